@@ -1,1 +1,7 @@
 __version__ = "0.1.0"
+
+# The public API; each name is defined (and documented) in the notebook of its module.
+from .core import DIHState, METRICS
+from .selectors import SELECTORS, select_subset, subset_size, sample_without_replacement
+from .curriculum import DIHCurriculum, DIHSampler, IndexedDataset
+from .callback import DIHCallback
