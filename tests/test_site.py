@@ -146,7 +146,8 @@ def test_landing_page(browser, base_url):
     pg, errors = _open(browser, base_url + 'index.html')
     try:
         assert pg.inner_text('h1.title').strip()
-        assert pg.locator('main p').count() > 0
+        assert pg.locator('main p').count() > 0, ("the landing page has no paragraph of prose: are index.ipynb's markdown "
+                                                  "lines all headings (a percent-format '# ' prefix left in)?")
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS/'landing.png'), full_page=True)
         assert not errors, '\n'.join(errors)
