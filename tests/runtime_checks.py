@@ -3,6 +3,7 @@ newest fastai release (see test_newest_fastai.py). Each function raises on failu
 import warnings
 import numpy as np, pandas as pd, torch
 warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
+torch.set_num_threads(1)   # tiny models: one thread is fastest
 
 
 def check_import():
