@@ -1,4 +1,4 @@
-"Fast checks of `dihcl_nb.theory` (seconds); the full property-based checks live in nbs/10_theory.ipynb."
+"Fast checks of `dihcl_nb.theory` (seconds); the full property-based checks live in nbs/40_theory.ipynb."
 import itertools
 import numpy as np
 import pytest
