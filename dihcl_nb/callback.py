@@ -30,6 +30,7 @@ def per_sample_loss(loss_func, pred:Tensor, *yb) -> Tensor:
 
 def prediction_correct(pred:Tensor, y:Tensor) -> Tensor:
     "Whether the argmax class of `pred` equals the target `y`, per sample."
+    if y.ndim == pred.ndim and y.shape[-1] == 1: y = y.squeeze(-1)   # e.g. tabular targets of shape (batch, 1)
     if pred.ndim < 2 or y.shape != pred.shape[:-1] or y.is_floating_point():
         raise ValueError(f"metric='flip' needs class scores of shape (batch, ..., classes) and integer targets; got "
                          f"predictions {tuple(pred.shape)} and targets {tuple(y.shape)} ({y.dtype}).")

@@ -6,8 +6,13 @@ warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
 torch.set_num_threads(1)   # tiny models: one thread is fastest
 
 
+RUNTIME_MODULES = ['core', 'selectors', 'curriculum', 'callback', 'data', 'compare', 'schedule', 'theory']
+
+
 def check_import():
-    import dihcl_nb
+    "The public names, and every runtime module (docs.py is a dev tool that needs the pinned nbdev stack)."
+    import importlib, dihcl_nb
+    for m in RUNTIME_MODULES: importlib.import_module(f'dihcl_nb.{m}')
     from dihcl_nb import DIHCallback, DIHCurriculum, DIHSampler, DIHState
     assert dihcl_nb.__version__
     return DIHCallback
@@ -16,6 +21,7 @@ def check_import():
 def check_digits_learner():
     "DIHCallback on an MLP over in-memory tensors: the schedule is followed and DIH moves."
     from fastai.basics import Learner, CrossEntropyLossFlat, accuracy
+    from fastai.callback.progress import ProgressCallback   # registers Learner.no_bar
     from dihcl_nb import DIHCallback
     from dihcl_nb.data import digits_dls, digits_mlp
     dls = digits_dls(bs=64)
@@ -52,7 +58,16 @@ def check_tabular_learner():
     return acc
 
 
-ALL = [check_import, check_digits_learner, check_tabular_learner]
+def check_compare_job():
+    "The main job's training function, one short run per kind of method."
+    from dihcl_nb.compare import compare
+    tab, curves = compare('digits', ['random', 'dihcl-exp-dloss'], seeds=1, epochs=4, progress=False)
+    assert list(tab.index) == ['random', 'dihcl-exp-dloss'] and len(curves) == 8
+    assert tab.loc['dihcl-exp-dloss', 'sample-grads'] == tab.loc['random', 'sample-grads']   # all warm-up epochs
+    return tab
+
+
+ALL = [check_import, check_digits_learner, check_tabular_learner, check_compare_job]
 
 if __name__ == '__main__':
     import fastai
