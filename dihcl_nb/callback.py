@@ -113,13 +113,19 @@ def after_fit(self:DIHCallback):
         self._metric = None
 
 # %% ../nbs/03_callback.ipynb #488246bd
+from .distributed import DIHSync, is_distributed
+
 @patch
 def before_train(self:DIHCallback):
     "Choose this epoch's subset and train on it through a loader over exactly those indices."
     cur = self.curriculum
+    self._sync = (getattr(self, '_sync', None) or DIHSync()) if is_distributed() else None   # DDP: see 31_distributed
+    if self._sync is not None and self.train_iter == 0: self._sync.start_fit(cur)
     self._idxs = cur.start_epoch()
     order = self._idxs.tolist()                       # one host copy per epoch
-    self.learn.dl = self.dls.train.new(get_idxs=lambda: order, n=len(order), shuffle=False)
+    if self._sync is None:
+        self.learn.dl, self._first = self.dls.train.new(get_idxs=lambda: order, n=len(order), shuffle=False), None
+    else: self.learn.dl, self._idxs, self._first = self._sync.loader(self.dls.train, order, self._idxs)   # rank's shard
     self._pos, self._trained, self._batch_idxs = 0, 0, None
     if len(self.learn.dl) == 0 and not self._warned_small:
         warnings.warn(f"The subset of {len(order)} samples is smaller than the batch size {self.dls.train.bs} and the "
@@ -132,6 +138,7 @@ def before_batch(self:DIHCallback):
     if not self.training: return
     bs = find_bs(self.yb)
     self._batch_idxs = self._idxs[self._pos:self._pos + bs]
+    if self._first is not None: self._batch_first = self._first[self._pos:self._pos + bs]   # DDP: False for padded repeats
     self._pos += bs
     if len(self._batch_idxs) != bs:
         raise RuntimeError(f"DIHCallback lost track of the sample order: batch of {bs} at position {self._pos - bs} of a "
@@ -143,8 +150,11 @@ def after_loss(self:DIHCallback):
     if not self.training or self._batch_idxs is None: return
     losses = per_sample_loss(self.learn.loss_func, self.pred, *self.yb)
     correct = prediction_correct(self.pred, self.yb[0]) if self.metric == 'flip' else None
-    self.curriculum.observe(self._batch_idxs, losses, correct)
-    self._trained += len(self._batch_idxs)
+    if self._sync is not None:   # DDP: buffered; gathered across ranks and applied in after_train
+        self._sync.add(self._batch_idxs, losses, correct, self._batch_first, self.curriculum.state.lr_total)
+    else:
+        self.curriculum.observe(self._batch_idxs, losses, correct)
+        self._trained += len(self._batch_idxs)
     self._batch_idxs = None
 
 @patch
@@ -155,6 +165,7 @@ def after_step(self:DIHCallback):
 @patch
 def after_train(self:DIHCallback):
     "Close the epoch; warn about skipped non-finite losses."
+    if getattr(self, '_sync', None) is not None: self._trained = self._sync.flush(self.curriculum)   # DDP: all ranks' observations
     skipped = self.curriculum.end_epoch(trained=self._trained)
     if skipped:
         warnings.warn(f"{skipped} per-sample losses this epoch were NaN or infinite; those samples keep their DIH.")
