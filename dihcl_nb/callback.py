@@ -197,7 +197,8 @@ def _recover(self:DIHCallback) -> bool:
     if skip > done:
         warnings.warn(f"fit resumes at epoch {skip} but the DIH curriculum has completed {done} epochs: load the "
                       "checkpoint's curriculum too (dihcl_nb.robustness.load_checkpoint).", stacklevel=2)
-    if any(type(cb).__name__ == 'SaveModelCallback' for cb in self.learn.cbs):
+    if any(type(cb).__name__ == 'SaveModelCallback' for cb in self.learn.cbs) and not getattr(self, '_warned_save', False):
+        self._warned_save = True
         warnings.warn("SaveModelCallback saves the model and optimiser but not the DIH curriculum; use "
                       "dihcl_nb.robustness.DIHSaveModelCallback to save (and restore) both.", stacklevel=2)
     resumed, self._resumed = getattr(self, '_resumed', False), False
