@@ -5,7 +5,8 @@ from dihcl_nb import DIHState, DIHCurriculum, METRICS, SELECTORS, select_subset,
 from dihcl_nb.selectors import inclusion_probs
 
 FMAX = torch.finfo(torch.float32).max
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI sees the same examples every run (explored locally with 1,200 random examples per test)
+SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 # every kind of value: NaN, ±inf, negative, zero, huge, tiny (subnormal) and ordinary
 special = st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-45, -1e-45, 1e-30, 3e38, -3e38, 1e30, 1.0, -1.0])
 values = st.one_of(special, st.floats(allow_nan=True, allow_infinity=True, width=32))
