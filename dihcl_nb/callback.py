@@ -174,6 +174,7 @@ def after_train(self:DIHCallback):
 def _close_open_epoch(self:DIHCallback):
     "Close an epoch left open by an interrupt, counting only the samples whose loss was observed."
     if self.curriculum is not None and self.curriculum.in_epoch:
+        if getattr(self, '_sync', None) is not None: self._trained = self._sync.flush(self.curriculum)   # DDP: buffered
         self.curriculum.end_epoch(trained=getattr(self, '_trained', 0))
 
 @patch
