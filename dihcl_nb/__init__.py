@@ -6,3 +6,4 @@ from .selectors import SELECTORS, select_subset, subset_size, sample_without_rep
 from .curriculum import DIHCurriculum, DIHSampler, IndexedDataset
 from .callback import DIHCallback
 from .distributed import DeviceDistributedLoaders
+from .robustness import save_checkpoint, load_checkpoint, DIHSaveModelCallback

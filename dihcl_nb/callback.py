@@ -20,6 +20,9 @@ __all__ = ['per_sample_loss', 'prediction_correct', 'DIHCallback']
 # %% ../nbs/03_callback.ipynb #a528b91f
 def per_sample_loss(loss_func, pred:Tensor, *yb) -> Tensor:
     "Evaluate `loss_func` on `pred`, `yb` without reduction and return one value per sample (averaging extra dims)."
+    if (mix := _mix_handler(loss_func)) is not None:   # MixUp/CutMix: the mixed per-sample loss the step optimises
+        return torch.lerp(per_sample_loss(mix.old_lf, pred, *mix.yb1), per_sample_loss(mix.old_lf, pred, *yb),
+                          torch.as_tensor(mix.lam, dtype=torch.float32, device=pred.device))
     with torch.no_grad(), NoneReduce(loss_func) as lf: losses = lf(pred, *yb)
     bs = pred.shape[0] if hasattr(pred, 'shape') else len(pred)
     if not isinstance(losses, Tensor) or losses.numel() == 0 or losses.numel() % bs:
@@ -36,6 +39,13 @@ def prediction_correct(pred:Tensor, y:Tensor) -> Tensor:
                          f"predictions {tuple(pred.shape)} and targets {tuple(y.shape)} ({y.dtype}).")
     c = pred.argmax(-1) == y
     return c.reshape(c.shape[0], -1).all(1)
+
+# %% ../nbs/03_callback.ipynb #c4d8a1f2
+def _mix_handler(loss_func):
+    "The `MixUp`/`CutMix` callback whose mixing loss `loss_func` is, if it is one."
+    from fastai.callback.mixup import MixHandler
+    mix = getattr(loss_func, '__self__', None)
+    return mix if isinstance(mix, MixHandler) and getattr(mix, 'yb1', None) is not None else None
 
 # %% ../nbs/03_callback.ipynb #59839c34
 def _accepts_reduction(loss_func) -> bool:
@@ -92,7 +102,8 @@ def before_fit(self:DIHCallback):
     n = len(self.dls.train.dataset)
     if n == 0: raise ValueError("The training set is empty: DIHCallback needs at least one training sample.")
     device = next(iter(self.learn.model.parameters()), torch.empty(0)).device
-    if self.curriculum is None or self.reset_on_fit: self.curriculum = self._new_curriculum(n, device)
+    resumed = self._recover()               # robustness: interrupted fits, checkpoints, resumption
+    if self.curriculum is None or (self.reset_on_fit and not resumed): self.curriculum = self._new_curriculum(n, device)
     elif self.curriculum.n != n:
         raise ValueError(f"The training set has {n} samples but this DIHCallback's curriculum was built for "
                          f"{self.curriculum.n}; use reset_on_fit=True or a new DIHCallback for another data set.")
@@ -169,6 +180,42 @@ def after_train(self:DIHCallback):
     skipped = self.curriculum.end_epoch(trained=self._trained)
     if skipped:
         warnings.warn(f"{skipped} per-sample losses this epoch were NaN or infinite; those samples keep their DIH.")
+
+# %% ../nbs/03_callback.ipynb #e5b3c7d9
+@patch
+def _close_open_epoch(self:DIHCallback):
+    "Close an epoch left open by an interrupt, counting only the samples whose loss was observed."
+    if self.curriculum is not None and self.curriculum.in_epoch:
+        if getattr(self, '_sync', None) is not None: self._trained = self._sync.flush(self.curriculum)   # DDP: buffered
+        self.curriculum.end_epoch(trained=getattr(self, '_trained', 0))
+
+@patch
+def after_cancel_epoch(self:DIHCallback):
+    "A `CancelEpochException` raised during training skips `after_train`: close the epoch here."
+    self._close_open_epoch()
+
+@patch
+def after_cancel_fit(self:DIHCallback):
+    "A `CancelFitException` raised during training skips `after_train`: close the epoch here."
+    self._close_open_epoch()
+
+@patch
+def _recover(self:DIHCallback) -> bool:
+    "At `before_fit`: repair what an interrupted fit left behind; check a resumed fit. Returns whether a checkpoint was loaded."
+    self._close_open_epoch()                                  # KeyboardInterrupt skips every after_* event
+    if getattr(self, '_metric', None) is not None:            # ... including after_fit, which removes the column
+        self.learn.metrics = [m for m in self.learn.metrics if m is not self._metric]; self._metric = None
+    skip = max([cb._skip_to for cb in self.learn.cbs if type(cb).__name__ == 'SkipToEpoch'], default=0)
+    done = self.curriculum.epoch if self.curriculum is not None else 0
+    if skip > done:
+        warnings.warn(f"fit resumes at epoch {skip} but the DIH curriculum has completed {done} epochs: load the "
+                      "checkpoint's curriculum too (dihcl_nb.robustness.load_checkpoint).", stacklevel=2)
+    if any(type(cb).__name__ == 'SaveModelCallback' for cb in self.learn.cbs) and not getattr(self, '_warned_save', False):
+        self._warned_save = True
+        warnings.warn("SaveModelCallback saves the model and optimiser but not the DIH curriculum; use "
+                      "dihcl_nb.robustness.DIHSaveModelCallback to save (and restore) both.", stacklevel=2)
+    resumed, self._resumed = getattr(self, '_resumed', False), False
+    return resumed
 
 # %% ../nbs/03_callback.ipynb #12e8a36a
 @patch

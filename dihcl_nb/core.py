@@ -72,7 +72,21 @@ class DIHState:
 @patch
 def advance_lr(self:DIHState, lr:float) -> None:
     "Add the learning rate `lr` of one optimiser step to the running total $H$."
-    self.lr_total += float(lr)
+    lr = float(lr)
+    if not math.isfinite(lr) or lr < 0:
+        raise ValueError(f"lr={lr!r} is not allowed; the learning rate of a step must be a finite number ≥ 0.")
+    self.lr_total += lr
+
+# %% ../nbs/00_core.ipynb #b7c1e2a0
+_FMAX = torch.finfo(torch.float32).max
+
+def _check_batch(self:DIHState, idxs:Tensor, correct:Tensor|None, weights:Tensor|None) -> None:
+    "Clear errors for a batch that does not fit the state: lengths (always) and index range (on the CPU, where it costs no sync)."
+    for name, t in (('correct', correct), ('weights', weights)):
+        if t is not None and t.numel() != idxs.numel():
+            raise ValueError(f"{name} has {t.numel()} values for {idxs.numel()} indices; pass one per sample.")
+    if idxs.device.type == 'cpu' and (int(idxs.min()) < 0 or int(idxs.max()) >= self.n):
+        raise ValueError(f"idxs must lie in [0, {self.n}); got values in [{int(idxs.min())}, {int(idxs.max())}].")
 
 # %% ../nbs/00_core.ipynb #08088678
 def _instantaneous(self:DIHState, idxs:Tensor, losses:Tensor, correct:Tensor|None) -> Tensor:
@@ -95,6 +109,7 @@ def observe(self:DIHState,
     losses = losses.detach().to(self.device, torch.float32).reshape(-1)
     if losses.numel() != idxs.numel():
         raise ValueError(f"losses has {losses.numel()} values for {idxs.numel()} indices; pass one loss per sample.")
+    _check_batch(self, idxs, correct, weights)
     finite = torch.isfinite(losses)
     losses = torch.where(finite, losses, self.last_loss[idxs])
     correct = (correct.detach().to(self.device).reshape(-1).bool() if correct is not None else self.last_correct[idxs])
@@ -103,15 +118,19 @@ def observe(self:DIHState,
     if self.normalize_lr and self.metric != 'loss':
         a = a / (self.lr_total - self.lr_mark[idxs]).clamp_min(1e-12).float()
     if weights is not None: a = a / weights.detach().to(self.device, torch.float32).reshape(-1).clamp_min(1e-12)
-    update = finite & (seen | (self.metric == 'loss'))
+    counted = finite & ~torch.isnan(a)          # a NaN weight skips the observation like a NaN loss
+    fresh = counted                              # observations that carry a change (refresh the marks)
+    if self.normalize_lr and self.metric != 'loss':   # no step since the sample's last observation: nothing to measure
+        fresh = counted & (~seen | (self.lr_total > self.lr_mark[idxs]))
+    update = fresh & (seen | (self.metric == 'loss'))
     counts = self.counts[idxs]
     g = (1.0 / (counts + int(self.metric == 'loss')).clamp_min(1).float()) if self.gamma == 'mean' else self.gamma
     r = self.hardness[idxs]
-    self.hardness[idxs]    = torch.where(update, g*a + (1-g)*r, r)
-    self.last_loss[idxs]   = losses
-    self.last_correct[idxs]= torch.where(finite, correct, self.last_correct[idxs])
-    self.lr_mark[idxs]     = torch.where(finite, torch.full_like(self.lr_mark[idxs], self.lr_total), self.lr_mark[idxs])
-    self.counts[idxs]      = counts + finite.int()
+    self.hardness[idxs]    = torch.where(update, (g*a + (1-g)*r).clamp(-_FMAX, _FMAX), r)   # overflow saturates
+    self.last_loss[idxs]   = torch.where(fresh, losses, self.last_loss[idxs])
+    self.last_correct[idxs]= torch.where(fresh, correct, self.last_correct[idxs])
+    self.lr_mark[idxs]     = torch.where(fresh, torch.full_like(self.lr_mark[idxs], self.lr_total), self.lr_mark[idxs])
+    self.counts[idxs]      = counts + counted.int()
     self.n_nonfinite      += (~finite).sum()
 
 # %% ../nbs/00_core.ipynb #738d4e9d

@@ -35,8 +35,9 @@ def sample_without_replacement(logw:Tensor,                    # log-weights (`-
     n = logw.numel()
     u = _uniform(n, generator, logw.device)
     keys = logw.float() - torch.log(-torch.log(u))
-    # weight-0 items rank below every positive one, in random order among themselves
-    keys = torch.where(torch.isfinite(logw), keys, -1e30 * (1 + 1e-3 * u))
+    # weight-0 items rank below every positive one, in random order among themselves; keys below -1e29 (weights
+    # that underflow to 0 anyway) are floored there in random order, so they still rank above the weight-0 items
+    keys = torch.where(torch.isfinite(logw), torch.maximum(keys, -1e29 * (1 + 1e-3 * u)), -1e30 * (1 + 1e-3 * u))
     return topk_indices(keys, k)
 
 # %% ../nbs/01_selectors.ipynb #1ad70fda
@@ -45,6 +46,11 @@ def inclusion_probs(logw:Tensor, k:int, iters:int=30) -> Tensor:
     n = logw.numel()
     if k >= n: return torch.ones(n, device=logw.device)
     w = torch.exp(logw.float() - logw[torch.isfinite(logw)].max()) if torch.isfinite(logw).any() else torch.ones(n, device=logw.device)
+    pos, under = w > 0, (w == 0) & torch.isfinite(logw)   # positive weights; finite ones that underflowed to 0
+    npos, nund = int(pos.sum()), int(under.sum())
+    if npos <= k:   # fewer positive weights than k: the rest is filled uniformly, underflowed before weight-0 items
+        if npos + nund >= k: return torch.where(pos, 1.0, torch.where(under, (k - npos) / max(nund, 1), 0.0))
+        return torch.where(pos | under, 1.0, (k - npos - nund) / max(n - npos - nund, 1))
     lam = k / w.sum()
     for _ in range(iters):   # fixed point of λ ← λ·k / Σ min(1, λw): increasing, converges to the water level
         lam = lam * k / torch.minimum(lam * w, torch.ones_like(w)).sum()
@@ -65,6 +71,12 @@ def exp_rate(n:int) -> float:
     "The Exp3 rate $\\sqrt{2\\log n / n}$ of DIHCL-Exp."
     return math.sqrt(2 * math.log(max(n, 2)) / n)
 
+# %% ../nbs/01_selectors.ipynb #f3a9d5c1
+def _finite(hardness:Tensor) -> Tensor:
+    "DIH as float32 with ±inf saturated to the largest finite values: +inf is the hardest possible, -inf the easiest."
+    fmax = torch.finfo(torch.float32).max
+    return torch.nan_to_num(hardness.detach().float(), posinf=fmax, neginf=-fmax)
+
 # %% ../nbs/01_selectors.ipynb #c23eb535
 def select_subset(hardness:Tensor,                 # DIH r of all n samples
                   k:int,                           # subset size, 1 ≤ k (k ≥ n returns everything)
@@ -79,6 +91,9 @@ def select_subset(hardness:Tensor,                 # DIH r of all n samples
     n, dev = hardness.numel(), hardness.device
     if n == 0: raise ValueError("hardness is empty: there are no samples to select from.")
     if torch.isnan(hardness).any(): raise ValueError("hardness contains NaN; the DIH state is corrupted.")
+    if c is not None and selector == 'beta': check_interval('c', c, 0, None, lo_open=True)
+    if eta is not None and selector == 'exp': check_interval('eta', eta, 0, None, lo_open=True)
+    hardness = _finite(hardness)
     g = generator if generator is not None else torch.Generator().manual_seed(torch.seed())
     k = min(k, n)
     ones = torch.ones(k, device=dev)
@@ -89,7 +104,7 @@ def select_subset(hardness:Tensor,                 # DIH r of all n samples
         return perm[topk_indices(hardness[perm].float(), k)], ones
     if selector == 'beta':
         rmax = float(hardness.max())
-        if c is None: c = rmax + 1.0
+        if c is None: c = max(rmax, 0.0) + 1.0
         elif c <= rmax:
             warnings.warn(f"c={c} is not larger than the largest DIH value {rmax:.4g}; DIH is clipped below c for "
                           "the Beta draws. Pass a larger c.", stacklevel=2)
@@ -98,6 +113,7 @@ def select_subset(hardness:Tensor,                 # DIH r of all n samples
         return topk_indices(theta, k), ones
     if selector == 'rand': logw = torch.log(hardness.float().clamp_min(0))
     else: logw = (exp_rate(n) if eta is None else eta) * hardness.float()
+    if torch.isfinite(logw).any(): logw = logw - logw[torch.isfinite(logw)].max()   # shift-invariant; avoids overflow
     idxs = sample_without_replacement(logw, k, g)
     return idxs, (inclusion_probs(logw, k)[idxs] if selector == 'exp' else ones)
 

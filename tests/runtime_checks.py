@@ -6,7 +6,8 @@ warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated')
 torch.set_num_threads(1)   # tiny models: one thread is fastest
 
 
-RUNTIME_MODULES = ['core', 'selectors', 'curriculum', 'callback', 'data', 'compare', 'schedule', 'theory']
+RUNTIME_MODULES = ['core', 'selectors', 'curriculum', 'callback', 'data', 'compare', 'schedule', 'theory', 'distributed',
+                   'robustness']
 
 
 def check_import():
