@@ -5,3 +5,4 @@ from .core import DIHState, METRICS
 from .selectors import SELECTORS, select_subset, subset_size, sample_without_replacement
 from .curriculum import DIHCurriculum, DIHSampler, IndexedDataset
 from .callback import DIHCallback
+from .dynamics import Dynamics, DynamicsRecorder
