@@ -7,3 +7,4 @@ from .curriculum import DIHCurriculum, DIHSampler, IndexedDataset
 from .callback import DIHCallback
 from .distributed import DeviceDistributedLoaders
 from .robustness import save_checkpoint, load_checkpoint, DIHSaveModelCallback
+from .dynamics import Dynamics, DynamicsRecorder
