@@ -40,7 +40,8 @@ def sample_without_replacement(logw:Tensor,                    # log-weights (`-
     u = _uniform(n, generator, logw.device)
     keys = logw.float() - torch.log(-torch.log(u))
     # weight-0 items rank below every positive one, in random order among themselves
-    keys = torch.where(torch.isfinite(logw), keys, -1e30 * (1 + 1e-3 * u))
+    if bool(logw.min() == -math.inf):   # one reduction; the masking below costs four passes over n
+        keys = torch.where(torch.isfinite(logw), keys, -1e30 * (1 + 1e-3 * u))
     return topk_indices(keys, k)
 
 # %% ../nbs/01_selectors.ipynb #1ad70fda
@@ -50,13 +51,13 @@ def inclusion_probs(logw:Tensor, k:int, iters:int=30) -> Tensor:
     if k >= n: return torch.ones(n, device=logw.device)
     top = logw.max().float()   # -inf only when every weight is 0
     w = torch.exp(logw.float() - top) if torch.isfinite(top) else torch.ones(n, device=logw.device)
-    capped = torch.zeros(n, dtype=torch.bool, device=w.device)
-    for _ in range(iters):   # water filling (Newton on Σ min(1, λw) = k): the capped set only grows; exact when it stops
-        lam = (k - capped.sum()) / torch.where(capped, 0., w).sum().clamp_min(1e-30)
-        new = lam * w >= 1
-        if torch.equal(new, capped): break
-        capped = new
-    return torch.where(capped, 1., torch.minimum(lam * w, torch.ones_like(w)))
+    lam, m = k / w.sum(), 0
+    for _ in range(iters):   # water filling (Newton on Σ min(1, λw) = k): λ and the capped set only grow; exact when it stops
+        capped = lam * w >= 1
+        m_new = int(capped.sum())
+        if m_new == m: break
+        m, lam = m_new, (k - m_new) / torch.where(capped, 0., w).sum().clamp_min(1e-30)
+    return (lam * w).clamp_max_(1)
 
 # %% ../nbs/01_selectors.ipynb #b7e1a0c2
 def _top_random_ties(keys:Tensor, k:int, generator:torch.Generator) -> Tensor:
