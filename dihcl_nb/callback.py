@@ -126,7 +126,8 @@ def before_fit(self:DIHCallback):
 
 @patch
 def after_fit(self:DIHCallback):
-    "Remove the progress-table column."
+    "Apply observations still kept (a `CancelFitException` skips `after_train`); remove the progress-table column."
+    if self.curriculum is not None: self._flush()
     if self._metric is not None:
         self.learn.metrics = [m for m in self.learn.metrics if m is not self._metric]
         self._metric = None
