@@ -18,17 +18,37 @@ from .curriculum import DIHCurriculum, check_curriculum_args, QUANTILES
 __all__ = ['per_sample_loss', 'prediction_correct', 'DIHCallback']
 
 # %% ../nbs/03_callback.ipynb #a528b91f
+def _plain_base_loss(loss_func, pred, yb) -> bool:
+    "Whether `loss_func` is a fastai `BaseLoss` (not overriding `__call__`) on one tensor target: `_base_loss_none` applies."
+    return (isinstance(loss_func, BaseLoss) and type(loss_func).__call__ is BaseLoss.__call__ and len(yb) == 1
+            and isinstance(pred, Tensor) and isinstance(yb[0], Tensor) and hasattr(loss_func.func, 'reduction'))
+
+def _base_loss_none(lf:BaseLoss, inp:Tensor, targ:Tensor) -> Tensor:
+    "`BaseLoss.__call__` without reduction on plain tensors: fastai's wraps them in `TensorBase`, whose per-op dispatch costs more than the loss."
+    inp, targ = inp.as_subclass(Tensor), targ.as_subclass(Tensor)
+    if lf.axis not in (-1, inp.ndim - 1): inp, targ = (x.transpose(lf.axis, -1).contiguous() for x in (inp, targ))
+    if lf.floatify and targ.dtype != torch.float16: targ = targ.float()
+    if targ.dtype in (torch.int8, torch.int16, torch.int32): targ = targ.long()
+    if lf.flatten: inp = inp.reshape(-1, inp.shape[-1]) if lf.is_2d else inp.reshape(-1)
+    old, lf.func.reduction = lf.func.reduction, 'none'
+    try:
+        with torch.no_grad(): return lf.func(inp, targ.reshape(-1) if lf.flatten else targ)
+    finally: lf.func.reduction = old
+
 def per_sample_loss(loss_func, pred:Tensor, *yb) -> Tensor:
     "Evaluate `loss_func` on `pred`, `yb` without reduction and return one value per sample (averaging extra dims)."
     if (mix := _mix_handler(loss_func)) is not None:   # MixUp/CutMix: the mixed per-sample loss the step optimises
         return torch.lerp(per_sample_loss(mix.old_lf, pred, *mix.yb1), per_sample_loss(mix.old_lf, pred, *yb),
                           torch.as_tensor(mix.lam, dtype=torch.float32, device=pred.device))
-    with torch.no_grad(), NoneReduce(loss_func) as lf: losses = lf(pred, *yb)
+    if _plain_base_loss(loss_func, pred, yb): losses = _base_loss_none(loss_func, pred, yb[0])
+    else:
+        with torch.no_grad(), NoneReduce(loss_func) as lf: losses = lf(pred, *yb)
     bs = pred.shape[0] if hasattr(pred, 'shape') else len(pred)
     if not isinstance(losses, Tensor) or losses.numel() == 0 or losses.numel() % bs:
         raise ValueError(f"The loss function {loss_func!r} returned shape {tuple(getattr(losses, 'shape', ()))} without "
                          f"reduction for a batch of {bs}: DIHCallback needs a loss that can be evaluated per sample "
                          "(one with a `reduction` attribute or argument, like fastai's or torch's losses).")
+    if losses.shape == (bs,) and losses.dtype == torch.float32: return losses
     return losses.reshape(bs, -1).float().mean(1)
 
 def prediction_correct(pred:Tensor, y:Tensor) -> Tensor:
@@ -118,7 +138,8 @@ def before_fit(self:DIHCallback):
 
 @patch
 def after_fit(self:DIHCallback):
-    "Remove the progress-table column."
+    "Apply observations still kept (a `CancelFitException` skips `after_train`); remove the progress-table column."
+    if self.curriculum is not None: self._flush()
     if self._metric is not None:
         self.learn.metrics = [m for m in self.learn.metrics if m is not self._metric]
         self._metric = None
@@ -137,7 +158,7 @@ def before_train(self:DIHCallback):
     if self._sync is None:
         self.learn.dl, self._first = self.dls.train.new(get_idxs=lambda: order, n=len(order), shuffle=False), None
     else: self.learn.dl, self._idxs, self._first = self._sync.loader(self.dls.train, order, self._idxs)   # rank's shard
-    self._pos, self._trained, self._batch_idxs = 0, 0, None
+    self._pos, self._trained, self._batch_idxs, self._seen = 0, 0, None, []
     if len(self.learn.dl) == 0 and not self._warned_small:
         warnings.warn(f"The subset of {len(order)} samples is smaller than the batch size {self.dls.train.bs} and the "
                       "training loader drops the last batch: this epoch trains on nothing. Lower the batch size or raise k_min.")
@@ -157,14 +178,14 @@ def before_batch(self:DIHCallback):
 
 @patch
 def after_loss(self:DIHCallback):
-    "Update DIH from the per-sample losses (and predictions) of this batch: by-products of the training step."
+    "Keep the per-sample losses (and predictions) of this batch, by-products of the training step, with the lr total $H$ now."
     if not self.training or self._batch_idxs is None: return
     losses = per_sample_loss(self.learn.loss_func, self.pred, *self.yb)
     correct = prediction_correct(self.pred, self.yb[0]) if self.metric == 'flip' else None
     if self._sync is not None:   # DDP: buffered; gathered across ranks and applied in after_train
         self._sync.add(self._batch_idxs, losses, correct, self._batch_first, self.curriculum.state.lr_total)
-    else:
-        self.curriculum.observe(self._batch_idxs, losses, correct)
+    else:                        # single process: kept, and applied once in after_train (see _flush)
+        self._seen.append((self._batch_idxs, losses, correct, self.curriculum.state.lr_total))
         self._trained += len(self._batch_idxs)
     self._batch_idxs = None
 
@@ -174,9 +195,30 @@ def after_step(self:DIHCallback):
     self.curriculum.state.advance_lr(self.opt.hypers[-1]['lr'])
 
 @patch
+def _flush(self:DIHCallback):
+    "Apply the kept observations: a sample occurs once per epoch, so one update equals the per-batch ones."
+    seen, self._seen = getattr(self, '_seen', []), []
+    if not seen: return
+    idxs, losses, correct, H = zip(*seen)
+    sizes = torch.tensor([len(i) for i in idxs])
+    self.curriculum.observe(torch.cat(idxs), torch.cat(losses), torch.cat(correct) if correct[0] is not None else None,
+                            lr_total=torch.tensor(H, dtype=torch.float64).repeat_interleave(sizes))
+
+@patch
+def _flush(self:DIHCallback):
+    "Apply the kept observations: a sample occurs once per epoch, so one update equals the per-batch ones."
+    seen, self._seen = getattr(self, '_seen', []), []
+    if not seen: return
+    idxs, losses, correct, H = zip(*seen)
+    sizes = torch.tensor([len(i) for i in idxs])
+    self.curriculum.observe(torch.cat(idxs), torch.cat(losses), torch.cat(correct) if correct[0] is not None else None,
+                            lr_total=torch.tensor(H, dtype=torch.float64).repeat_interleave(sizes))
+
+@patch
 def after_train(self:DIHCallback):
-    "Close the epoch; warn about skipped non-finite losses."
+    "Update DIH from the epoch's observations in one vectorised call; close the epoch; warn about skipped non-finite losses."
     if getattr(self, '_sync', None) is not None: self._trained = self._sync.flush(self.curriculum)   # DDP: all ranks' observations
+    else: self._flush()
     skipped = self.curriculum.end_epoch(trained=self._trained)
     if skipped:
         warnings.warn(f"{skipped} per-sample losses this epoch were NaN or infinite; those samples keep their DIH.")
@@ -187,6 +229,7 @@ def _close_open_epoch(self:DIHCallback):
     "Close an epoch left open by an interrupt, counting only the samples whose loss was observed."
     if self.curriculum is not None and self.curriculum.in_epoch:
         if getattr(self, '_sync', None) is not None: self._trained = self._sync.flush(self.curriculum)   # DDP: buffered
+        else: self._flush()                                                                            # kept observations
         self.curriculum.end_epoch(trained=getattr(self, '_trained', 0))
 
 @patch

@@ -89,10 +89,10 @@ def _check_batch(self:DIHState, idxs:Tensor, correct:Tensor|None, weights:Tensor
         raise ValueError(f"idxs must lie in [0, {self.n}); got values in [{int(idxs.min())}, {int(idxs.max())}].")
 
 # %% ../nbs/00_core.ipynb #08088678
-def _instantaneous(self:DIHState, idxs:Tensor, losses:Tensor, correct:Tensor|None) -> Tensor:
-    "$a_t(i)$ for the samples `idxs`, before normalisation."
+def _instantaneous(self:DIHState, idxs:Tensor, losses:Tensor, correct:Tensor|None, last_loss:Tensor) -> Tensor:
+    "$a_t(i)$ for the samples `idxs`, before normalisation (`last_loss`: their previous losses, gathered once)."
     if self.metric == 'loss': return losses
-    if self.metric == 'dloss': return (losses - self.last_loss[idxs]).abs()
+    if self.metric == 'dloss': return (losses - last_loss).abs_()
     return (correct != self.last_correct[idxs]).float()
 
 @patch
@@ -100,7 +100,8 @@ def observe(self:DIHState,
              idxs:Tensor,                 # indices of the samples of the batch (unique), shape (B,)
              losses:Tensor,               # their per-sample losses ℓ(y_i, F(x_i; w_t)), shape (B,)
              correct:Tensor|None=None,    # whether each prediction was right (needed for 'flip'), shape (B,)
-             weights:Tensor|None=None):   # divide the observation by these (inclusion probabilities, DIHCL-Exp)
+             weights:Tensor|None=None,    # divide the observation by these (inclusion probabilities, DIHCL-Exp)
+             lr_total=None):              # H when each was observed (float or (B,) tensor); default: the running total now
     "Update DIH (Eq. 1) for the observed samples `idxs` from their losses and correctness."
     if self.metric == 'flip' and correct is None:
         raise ValueError("correct=None is not allowed with metric='flip': pass whether each prediction was right.")
@@ -111,26 +112,27 @@ def observe(self:DIHState,
         raise ValueError(f"losses has {losses.numel()} values for {idxs.numel()} indices; pass one loss per sample.")
     _check_batch(self, idxs, correct, weights)
     finite = torch.isfinite(losses)
-    losses = torch.where(finite, losses, self.last_loss[idxs])
-    correct = (correct.detach().to(self.device).reshape(-1).bool() if correct is not None else self.last_correct[idxs])
-    seen = self.counts[idxs] > 0
-    a = _instantaneous(self, idxs, losses, correct)
+    # each per-sample tensor is gathered once and scattered once: a batch update is ~20 small kernels
+    last, counts, mark, r = self.last_loss[idxs], self.counts[idxs], self.lr_mark[idxs], self.hardness[idxs]
+    H = self.lr_total if lr_total is None else (lr_total.to(self.device, torch.float64).reshape(-1) if isinstance(lr_total, Tensor) else float(lr_total))
+    losses = torch.where(finite, losses, last)
+    if correct is not None: correct = correct.detach().to(self.device).reshape(-1).bool()
+    a = _instantaneous(self, idxs, losses, correct, last)
     if self.normalize_lr and self.metric != 'loss':
-        a = a / (self.lr_total - self.lr_mark[idxs]).clamp_min(1e-12).float()
+        a = a / (H - mark).clamp_min_(1e-12).float()
     if weights is not None: a = a / weights.detach().to(self.device, torch.float32).reshape(-1).clamp_min(1e-12)
+    seen = counts > 0
     counted = finite & ~torch.isnan(a)          # a NaN weight skips the observation like a NaN loss
     fresh = counted                              # observations that carry a change (refresh the marks)
     if self.normalize_lr and self.metric != 'loss':   # no step since the sample's last observation: nothing to measure
-        fresh = counted & (~seen | (self.lr_total > self.lr_mark[idxs]))
+        fresh = counted & (~seen | (mark < H))
     update = fresh & (seen | (self.metric == 'loss'))
-    counts = self.counts[idxs]
     g = (1.0 / (counts + int(self.metric == 'loss')).clamp_min(1).float()) if self.gamma == 'mean' else self.gamma
-    r = self.hardness[idxs]
     self.hardness[idxs]    = torch.where(update, (g*a + (1-g)*r).clamp(-_FMAX, _FMAX), r)   # overflow saturates
-    self.last_loss[idxs]   = torch.where(fresh, losses, self.last_loss[idxs])
-    self.last_correct[idxs]= torch.where(fresh, correct, self.last_correct[idxs])
-    self.lr_mark[idxs]     = torch.where(fresh, torch.full_like(self.lr_mark[idxs], self.lr_total), self.lr_mark[idxs])
-    self.counts[idxs]      = counts + counted.int()
+    self.last_loss[idxs]   = torch.where(fresh, losses, last)
+    if correct is not None: self.last_correct[idxs] = torch.where(fresh, correct, self.last_correct[idxs])
+    self.lr_mark[idxs]     = torch.where(fresh, H, mark)
+    self.counts[idxs]      = counts + counted
     self.n_nonfinite      += (~finite).sum()
 
 # %% ../nbs/00_core.ipynb #738d4e9d

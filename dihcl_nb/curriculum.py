@@ -101,10 +101,11 @@ def start_epoch(self:DIHCurriculum) -> Tensor:
 def observe(self:DIHCurriculum,
              idxs:Tensor,               # sample indices of the batch
              losses:Tensor,             # their per-sample losses
-             correct:Tensor|None=None): # whether each prediction was right
+             correct:Tensor|None=None,  # whether each prediction was right
+             lr_total=None):            # H when each was observed (see `DIHState.observe`); default: now
     "Record one batch's by-products of training: update DIH, re-weighted by 1/π for DIHCL-Exp."
     w = self.inclusion[idxs.to(self.state.device)] if self.selector == 'exp' else None
-    self.state.observe(idxs, losses, correct, weights=w)
+    self.state.observe(idxs, losses, correct, weights=w, lr_total=lr_total)
 
 @patch
 def end_epoch(self:DIHCurriculum, trained:int|None=None) -> int:

@@ -5,6 +5,7 @@
 # %% ../nbs/01_selectors.ipynb #387ccaba
 from __future__ import annotations
 import math, warnings
+import numpy as np
 import torch
 from torch import Tensor
 from .core import check_choice, check_interval
@@ -25,6 +26,9 @@ def topk_indices(keys:Tensor, k:int) -> Tensor:
     "Indices of the `k` largest `keys` (unordered); `-inf` keys are only taken when fewer than `k` are finite."
     n = keys.numel()
     if k >= n: return torch.arange(n, device=keys.device)
+    if keys.device.type == 'cpu':   # NumPy's introselect is several times faster than torch.topk on the CPU
+        kn = keys.detach() if keys.dtype in (torch.float32, torch.float64) else keys.detach().float()
+        return torch.from_numpy(np.argpartition(kn.numpy(), n - k)[n - k:])
     return torch.topk(keys, k, sorted=False).indices
 
 # %% ../nbs/01_selectors.ipynb #0d997621
@@ -37,12 +41,13 @@ def sample_without_replacement(logw:Tensor,                    # log-weights (`-
     keys = logw.float() - torch.log(-torch.log(u))
     # weight-0 items rank below every positive one, in random order among themselves; keys below -1e29 (weights
     # that underflow to 0 anyway) are floored there in random order, so they still rank above the weight-0 items
-    keys = torch.where(torch.isfinite(logw), torch.maximum(keys, -1e29 * (1 + 1e-3 * u)), -1e30 * (1 + 1e-3 * u))
+    if bool(keys.min() < -1e29):   # one reduction (true whenever a weight is 0); the masking costs four passes over n
+        keys = torch.where(torch.isfinite(logw), torch.maximum(keys, -1e29 * (1 + 1e-3 * u)), -1e30 * (1 + 1e-3 * u))
     return topk_indices(keys, k)
 
 # %% ../nbs/01_selectors.ipynb #1ad70fda
 def inclusion_probs(logw:Tensor, k:int, iters:int=30) -> Tensor:
-    "Capped-linear approximation $\\pi_i=\\min(1,\\lambda w_i)$, $\\sum\\pi_i=k$, of each item's inclusion probability."
+    "Capped-linear inclusion probabilities $\\pi_i=\\min(1,\\lambda w_i)$ with $\\sum\\pi_i=k$ (exact water filling)."
     n = logw.numel()
     if k >= n: return torch.ones(n, device=logw.device)
     w = torch.exp(logw.float() - logw[torch.isfinite(logw)].max()) if torch.isfinite(logw).any() else torch.ones(n, device=logw.device)
@@ -51,20 +56,48 @@ def inclusion_probs(logw:Tensor, k:int, iters:int=30) -> Tensor:
     if npos <= k:   # fewer positive weights than k: the rest is filled uniformly, underflowed before weight-0 items
         if npos + nund >= k: return torch.where(pos, 1.0, torch.where(under, (k - npos) / max(nund, 1), 0.0))
         return torch.where(pos | under, 1.0, (k - npos - nund) / max(n - npos - nund, 1))
-    lam = k / w.sum()
-    for _ in range(iters):   # fixed point of λ ← λ·k / Σ min(1, λw): increasing, converges to the water level
-        lam = lam * k / torch.minimum(lam * w, torch.ones_like(w)).sum()
-    return torch.minimum(lam * w, torch.ones_like(w))
+    lam, m = k / w.sum(), 0
+    for _ in range(iters):   # water filling (Newton on Σ min(1, λw) = k): λ and the capped set only grow; exact when it stops
+        capped = lam * w >= 1
+        m_new = int(capped.sum())
+        if m_new == m: break
+        m, lam = m_new, (k - m_new) / torch.where(capped, 0., w).sum().clamp_min(1e-30)
+    return (lam * w).clamp_max_(1)
+
+# %% ../nbs/01_selectors.ipynb #b7e1a0c2
+def _top_random_ties(keys:Tensor, k:int, generator:torch.Generator) -> Tensor:
+    "Indices of the `k` largest `keys`, ties at the threshold broken uniformly at random (no full permutation)."
+    idx = topk_indices(keys, k)
+    if k >= keys.numel(): return idx
+    v = keys[idx].min()
+    n_above, n_tied = int((keys > v).sum()), int((keys == v).sum())
+    if n_above + n_tied == k: return idx                      # nothing to choose among the tied
+    tied = (keys == v).nonzero().squeeze(1)
+    pick = tied[torch.randperm(len(tied), generator=generator)[:k - n_above].to(keys.device)]
+    return torch.cat([(keys > v).nonzero().squeeze(1), pick])
 
 # %% ../nbs/01_selectors.ipynb #ca22850d
+def _log_gamma(a:Tensor, generator:torch.Generator) -> Tensor:
+    "$\\log X$, $X \\sim \\mathrm{Gamma}(a, 1)$ per element of `a` (CPU), by Marsaglia–Tsang (boosted below 1) from `generator`."
+    boost = a < 1
+    d = torch.where(boost, a + 1, a).sub_(1/3)
+    x = torch.randn(len(d), generator=generator)
+    v = (9 * d).rsqrt_().mul_(x).add_(1).clamp_min_(1e-12).pow_(3)   # (1 + x/√(9d))³
+    logv = torch.log(v)
+    u = torch.rand(len(d), generator=generator)
+    ok = (v > 1e-30) & (torch.log(u) < (0.5 * x * x).add_(d * (1 - v + logv)))   # accepts ≥ 95%
+    out = torch.log(d).add_(logv)
+    bad = (~ok).nonzero().squeeze(1)
+    if len(bad): out[bad] = _log_gamma(torch.where(boost[bad], a[bad] + 1, a[bad]), generator)   # redraw the rejected
+    nb = boost.nonzero().squeeze(1)
+    if len(nb):   # Gamma(a) = Gamma(a+1)·U^(1/a) for a < 1
+        out[nb] += torch.rand(len(nb), generator=generator).clamp_min_(1e-30).log_() / a[nb]
+    return out
+
 def _beta_thompson(r:Tensor, c:float, generator:torch.Generator) -> Tensor:
-    "One draw of $\\theta_i \\sim \\mathrm{Beta}(r_i, c-r_i)$ per sample, reproducible from `generator`."
-    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    "One draw of $\\log X_i - \\log Y_i$, $X_i \\sim \\Gamma(r_i)$, $Y_i \\sim \\Gamma(c-r_i)$, per sample: ranks like $\\theta_i = X_i/(X_i+Y_i) \\sim \\mathrm{Beta}(r_i, c-r_i)$."
     a = r.detach().float().cpu()
-    with torch.random.fork_rng(devices=[]):   # torch's Beta sampler takes no generator: seed a forked global RNG
-        torch.manual_seed(seed)
-        theta = torch.distributions.Beta(a, c - a).sample()
-    return theta.to(r.device)
+    return (_log_gamma(a, generator) - _log_gamma(c - a, generator)).to(r.device)
 
 # %% ../nbs/01_selectors.ipynb #0b19d1d2
 def exp_rate(n:int) -> float:
@@ -100,8 +133,7 @@ def select_subset(hardness:Tensor,                 # DIH r of all n samples
     if selector == 'uniform':
         return topk_indices(_uniform(n, g, dev), k), ones * (k / n)
     if selector == 'greedy':
-        perm = torch.randperm(n, generator=g).to(dev)          # random tie-breaking
-        return perm[topk_indices(hardness[perm].float(), k)], ones
+        return _top_random_ties(hardness.float(), k, g), ones
     if selector == 'beta':
         rmax = float(hardness.max())
         if c is None: c = max(rmax, 0.0) + 1.0

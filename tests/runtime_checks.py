@@ -7,7 +7,7 @@ torch.set_num_threads(1)   # tiny models: one thread is fastest
 
 
 RUNTIME_MODULES = ['core', 'selectors', 'curriculum', 'callback', 'data', 'compare', 'schedule', 'theory', 'distributed',
-                   'robustness', 'dynamics', 'observe']
+                   'robustness', 'dynamics', 'observe', 'bench']
 
 
 def check_import():
