@@ -5,3 +5,6 @@ from .core import DIHState, METRICS
 from .selectors import SELECTORS, select_subset, subset_size, sample_without_replacement
 from .curriculum import DIHCurriculum, DIHSampler, IndexedDataset
 from .callback import DIHCallback
+from .diversity import Diversity, stochastic_greedy, FeatureStore
+from .baselines import SPLCallback, MCLCallback
+from .presets import PRESETS, preset_spec, preset_dls, preset_model
