@@ -8,3 +8,6 @@ from .callback import DIHCallback
 from .distributed import DeviceDistributedLoaders
 from .robustness import save_checkpoint, load_checkpoint, DIHSaveModelCallback
 from .dynamics import Dynamics, DynamicsRecorder
+from .diversity import Diversity, stochastic_greedy, FeatureStore
+from .baselines import SPLCallback, MCLCallback
+from .presets import PRESETS, preset_spec, preset_dls, preset_model

@@ -13,6 +13,7 @@ from fastai.learner import ValueMetric
 from fastai.layers import NoneReduce
 from fastcore.basics import store_attr
 from .curriculum import DIHCurriculum, check_curriculum_args, QUANTILES
+from .diversity import Diversity
 
 # %% auto #0
 __all__ = ['per_sample_loss', 'prediction_correct', 'DIHCallback']
@@ -94,9 +95,11 @@ class DIHCallback(Callback):
                  episodes=None,             # epochs at which lr episodes end (k shrinks per episode); None: per epoch
                  seed:int|None=None,        # seed of the selection generator; None: random
                  reset_on_fit:bool=False,   # start a fresh curriculum at every fit
+                 diversity=None,            # Eq. 3: a `Diversity` (True: the paper's settings) shrinking each selected subset
                  show_subset:bool=True):    # add a `subset` column (samples trained this epoch) to the progress table
         check_curriculum_args(metric, selector, gamma, warmup, k_decay, k_min, c, eta, episodes, seed)
         store_attr()
+        if diversity is True: self.diversity = Diversity()
         self.curriculum, self._metric = None, None
 
     @property
@@ -132,14 +135,17 @@ def before_fit(self:DIHCallback):
         raise ValueError(f"The loss function {self.learn.loss_func!r} cannot be evaluated per sample: DIHCallback needs a "
                          "loss with a `reduction` attribute or argument (e.g. CrossEntropyLossFlat, nn.CrossEntropyLoss).")
     self._checked, self._warned_small = False, False
+    if self.diversity is not None:   # penultimate features of the training batches, captured by a forward hook
+        self.diversity.attach(self.learn.model, n, lambda: getattr(self, '_batch_idxs', None) if self.training else None)
     if self.show_subset and getattr(self.learn.logger, '__name__', None) != 'noop':   # not in validate()/no_logging()
         self._metric = ValueMetric(lambda: self.curriculum.subset_sizes[-1] if self.curriculum.subset_sizes else None, 'subset')
         self.learn.metrics = self.learn.metrics + [self._metric]
 
 @patch
 def after_fit(self:DIHCallback):
-    "Apply observations still kept (a `CancelFitException` skips `after_train`); remove the progress-table column."
+    "Apply observations still kept (a `CancelFitException` skips `after_train`); detach the diversity hook; remove the progress-table column."
     if self.curriculum is not None: self._flush()
+    if self.diversity is not None: self.diversity.detach()
     if self._metric is not None:
         self.learn.metrics = [m for m in self.learn.metrics if m is not self._metric]
         self._metric = None
@@ -154,6 +160,8 @@ def before_train(self:DIHCallback):
     self._sync = (getattr(self, '_sync', None) or DIHSync()) if is_distributed() else None   # DDP: see 31_distributed
     if self._sync is not None and self.train_iter == 0: self._sync.start_fit(cur)
     self._idxs = cur.start_epoch()
+    if self.diversity is not None and len(self._idxs) < cur.n:   # Eq. 3 after warm-up
+        self._idxs = cur.subset = self.diversity.shrink(self._idxs, cur.hardness, cur.generator)
     order = self._idxs.tolist()                       # one host copy per epoch
     if self._sync is None:
         self.learn.dl, self._first = self.dls.train.new(get_idxs=lambda: order, n=len(order), shuffle=False), None

@@ -15,10 +15,13 @@ from fastcore.script import call_parse
 from fastprogress.fastprogress import progress_bar
 from .callback import DIHCallback
 from .data import digits_dls, digits_mlp, mnist1d_dls, MNIST1DCNN
+from .baselines import SPLCallback, MCLCallback
+from .schedule import cyclic_cosine_sched, exp_decay_sched
+from fastai.callback.schedule import ParamScheduler
 
 # %% auto #0
-__all__ = ['METHODS', 'DEFAULT_METHODS', 'DATASETS', 'LearningCurve', 'same_grads_epochs', 'train_run', 'compare', 'summarize',
-           'plot_curves', 'dihcl_compare']
+__all__ = ['METHODS', 'DEFAULT_METHODS', 'DATASETS', 'SCHEDS', 'scaled_episodes', 'LearningCurve', 'same_grads_epochs',
+           'train_run', 'compare', 'summarize', 'plot_curves', 'dihcl_compare']
 
 # %% ../nbs/05_compare.ipynb #46239009
 METHODS = {
@@ -31,13 +34,25 @@ METHODS = {
     'dihcl-exp-loss':     dict(metric='loss',  selector='exp'),
     'dihcl-exp-dloss':    dict(metric='dloss', selector='exp'),
     'dihcl-beta-flip':    dict(metric='flip',  selector='beta'),
+    'dihcl-greedy-loss':  dict(metric='loss',  selector='greedy'),
+    'dihcl-rand-loss-div': dict(metric='loss', selector='rand', diversity=True),   # + Eq. 3 (γ_k'=0.4, λ=1, γ_λ=0.8)
+    'dihcl-exp-dloss-div': dict(metric='dloss', selector='exp', diversity=True),
+    'spl':                SPLCallback,        # baselines: a callback class, built with seed= (and warmup= if given)
+    'mcl':                MCLCallback,
 }
 DEFAULT_METHODS = ('random', 'random-same-grads', 'uniform-subset', 'dihcl-rand-loss', 'dihcl-exp-dloss', 'dihcl-beta-flip')
 
 DATASETS = {   # loaders, model, and the training defaults used for it
     'digits':  dict(dls=digits_dls,  model=digits_mlp,  epochs=30, lr=3e-3, bs=64),
     'mnist1d': dict(dls=mnist1d_dls, model=partial(MNIST1DCNN, 64), epochs=30, lr=1e-2, bs=128),
+    'digits-noise40':  dict(dls=partial(digits_dls, label_noise=0.4),  model=digits_mlp, epochs=30, lr=3e-3, bs=64),
+    'mnist1d-noise40': dict(dls=partial(mnist1d_dls, label_noise=0.4), model=partial(MNIST1DCNN, 64), epochs=30, lr=1e-2, bs=128),
 }
+SCHEDS = ('one_cycle', 'cyclic', 'exp')   # fit_one_cycle; the paper's cyclic cosine (episodes scaled); exponential decay
+
+def scaled_episodes(epochs:int, base=(5, 10, 15, 20, 30, 40, 60, 90, 140, 210, 300)) -> list:
+    "The paper's CIFAR episode boundaries scaled to `epochs` (duplicates dropped; the last is `epochs`)."
+    return sorted({max(1, round(b * epochs / base[-1])) for b in base})
 
 # %% ../nbs/05_compare.ipynb #6dba107e
 class LearningCurve(Callback):
@@ -49,7 +64,8 @@ class LearningCurve(Callback):
         if self.training: self.samples += find_bs(self.yb)
     def after_epoch(self):
         names = list(self.recorder.metric_names[1:len(self.learn.final_record) + 1])
-        self.rows.append(dict(epoch=self.epoch + 1, sample_grads=self.samples, seconds=time.perf_counter() - self.t0,
+        extra = sum(getattr(cb, 'extra_forward', 0) for cb in self.learn.cbs)   # SPL/MCL inference passes
+        self.rows.append(dict(epoch=self.epoch + 1, sample_grads=self.samples, seconds=time.perf_counter() - self.t0, extra_forward=extra,
                               **dict(zip(names, self.learn.final_record))))
 
 # %% ../nbs/05_compare.ipynb #32f0d41a
@@ -72,39 +88,65 @@ def train_run(data:str='mnist1d',     # 'digits' or 'mnist1d'
               lr:float|None=None,     # peak learning rate of fit_one_cycle; default: the data set's
               bs:int|None=None,       # batch size; default: the data set's
               dls=None,               # pre-built DataLoaders (saves rebuilding them per run)
+              sched:str='one_cycle',  # 'one_cycle', 'cyclic' (the paper's, episodes scaled to `epochs`) or 'exp'
               **dih_kwargs):          # extra DIHCallback arguments (warmup, k_min, gamma, ...)
     "Train one model with one curriculum; return the per-epoch learning curve as a DataFrame."
-    if data not in DATASETS: raise ValueError(f"data={data!r} is not known; choose from {', '.join(DATASETS)}.")
+    spec = _data_spec(data)
     _check_methods([method])
-    spec = DATASETS[data]
+    if sched not in SCHEDS: raise ValueError(f"sched={sched!r} is not known; choose from {', '.join(SCHEDS)}.")
     epochs, lr, bs = epochs or spec['epochs'], lr or spec['lr'], bs or spec['bs']
     if dls is None: dls = spec['dls'](bs=bs)
     if method == 'random-same-grads': epochs = same_grads_epochs(len(dls.train.dataset), epochs, **dih_kwargs)
+    eps = spec.get('episodes') or scaled_episodes(epochs)
+    if sched == 'cyclic' and eps[-1] != epochs: eps = [b for b in eps if b < epochs] + [epochs]
     torch.manual_seed(seed); dls.train.rng.seed(seed)
-    cbs = [LearningCurve()]
-    if METHODS[method] is not None: cbs.append(DIHCallback(**{**METHODS[method], 'seed': seed, **dih_kwargs}))
-    learn = Learner(dls, spec['model'](), loss_func=CrossEntropyLossFlat(), metrics=accuracy, cbs=cbs)
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, lr)
+    cbs, m = [LearningCurve()], METHODS[method]
+    if isinstance(m, type): cbs.append(m(seed=seed, **{k: v for k, v in dih_kwargs.items() if k == 'warmup'}))
+    elif m is not None:
+        kw = {**m, 'seed': seed, **dih_kwargs}
+        if sched == 'cyclic' and 'episodes' not in dih_kwargs: kw['episodes'] = eps   # k shrinks per episode
+        cbs.append(DIHCallback(**kw))
+    learn = Learner(dls, spec['model'](), loss_func=CrossEntropyLossFlat(), metrics=accuracy, cbs=cbs,
+                    **({'opt_func': spec['opt_func']} if 'opt_func' in spec else {}), wd=spec.get('wd'))
+    with learn.no_bar(), learn.no_logging():
+        if sched == 'one_cycle': learn.fit_one_cycle(epochs, lr)
+        elif sched == 'cyclic': learn.fit_cyclic_cosine(eps, lr, spec.get('lr_target', lr / 400))
+        else: learn.fit(epochs, cbs=ParamScheduler({'lr': exp_decay_sched(lr, lr / 100)}))
     df = pd.DataFrame(cbs[0].rows).assign(data=data, method=method, seed=seed)
     return df
 
+def _data_spec(data:str) -> dict:
+    "The DATASETS entry, or a preset of `dihcl_nb.presets` (torchvision data, the paper's model and schedule)."
+    if data in DATASETS: return DATASETS[data]
+    from dihcl_nb.presets import PRESETS, preset_spec
+    if data in PRESETS: return preset_spec(data)
+    raise ValueError(f"data={data!r} is not known; choose from {', '.join(DATASETS)} or a preset ({', '.join(PRESETS)}).")
+
+
 # %% ../nbs/05_compare.ipynb #2a437ef3
 def compare(data:str='mnist1d', methods=DEFAULT_METHODS, seeds:int=3, epochs:int|None=None, lr:float|None=None,
-            bs:int|None=None, progress:bool=True, log=None, **dih_kwargs):
+            bs:int|None=None, progress:bool=True, log=None, sched:str='one_cycle', **dih_kwargs):
     "Run every method with `seeds` seeds (progress bar; `log(msg)` after each run); return (summary, learning curves)."
     methods = _check_methods(methods)
     if not isinstance(seeds, int) or seeds < 1: raise ValueError(f"seeds={seeds!r} is not allowed; it must be an integer ≥ 1.")
-    spec = DATASETS.get(data) or train_run(data)
+    spec = _data_spec(data)
     dls = spec['dls'](bs=bs or spec['bs'])
     runs = [(m, s) for s in range(seeds) for m in methods]
     it = progress_bar(runs) if progress else runs
     curves = []
     for i, (m, s) in enumerate(it):
-        c = train_run(data, m, s, epochs, lr, bs, dls=dls, **dih_kwargs); curves.append(c)
+        try: c = train_run(data, m, s, epochs, lr, bs, dls=dls, sched=sched, **dih_kwargs)
+        except Exception as e:   # a failed run (e.g. diverged DIH) is reported and left out; the other runs go on
+            msg = f"[{i+1}/{len(runs)}] {data} {m} seed {s}: FAILED ({type(e).__name__}: {str(e).splitlines()[-1].strip()})"
+            warnings.warn(msg)
+            if log is not None: log(msg)
+            continue
+        curves.append(c)
         msg = (f"[{i+1}/{len(runs)}] {data} {m} seed {s}: accuracy {c.accuracy.iloc[-1]*100:.2f}%, "
                f"{c.sample_grads.iloc[-1]:,} sample-gradients, {c.seconds.iloc[-1]:.1f} s")
         if progress: it.comment = msg
         if log is not None: log(msg)
+    if not curves: raise RuntimeError(f"Every run failed on {data}; see the warnings above.")
     curves = pd.concat(curves, ignore_index=True)
     return summarize(curves, methods), curves
 
@@ -115,6 +157,7 @@ def summarize(curves:pd.DataFrame, methods=None) -> pd.DataFrame:
     tab = pd.DataFrame({'accuracy (%)': g.accuracy.mean() * 100, '± std': g.accuracy.std(ddof=0) * 100,
                         'sample-grads': g.sample_grads.mean().round().astype(int), 'seconds': g.seconds.mean(),
                         'seeds': g.seed.nunique()})
+    if 'extra_forward' in last and last.extra_forward.fillna(0).any(): tab['extra forwards'] = g.extra_forward.mean().fillna(0).round().astype(int)
     base = tab.loc['random', 'sample-grads'] if 'random' in tab.index else None
     if base: tab['grads vs random'] = tab['sample-grads'] / base
     return tab.reindex([m for m in (methods or tab.index) if m in tab.index])
@@ -140,7 +183,7 @@ def plot_curves(curves:pd.DataFrame, path=None):
 # %% ../nbs/05_compare.ipynb #84cf8f40
 @call_parse
 def dihcl_compare(
-    data:str='mnist1d',                     # embedded data set: 'digits' or 'mnist1d'
+    data:str='mnist1d',                     # embedded data set ('digits', 'mnist1d', '*-noise40') or a preset name
     methods:str=','.join(DEFAULT_METHODS),  # comma-separated methods (see METHODS)
     seeds:int=3,                            # seeds per method
     epochs:int=None,                        # epochs per run (default: the data set's)
@@ -148,12 +191,19 @@ def dihcl_compare(
     bs:int=None,                            # batch size (default: the data set's)
     out:str='dihcl_compare',                # output folder for the table (CSV, Markdown) and the learning-curve PNG
     threads:int=1,                          # torch CPU threads (these small models run fastest on one)
+    sched:str='one_cycle',                  # 'one_cycle', 'cyclic' (the paper's cyclic cosine) or 'exp'
+    preset:str=None,                        # a paper setting (cifar10, ..., see dihcl_nb.presets): data, model, schedule
+    warmup:int=None,                        # T0 (default: DIHCallback's 5)
+    k_decay:float=None,                     # γ_k (default 0.85; > 1 grows k from k_min·n)
+    gamma:float=None,                       # γ of Eq. 1 (default 0.95)
 ):
     "Train random mini-batch and DIHCL variants on an embedded data set; print a Table-1-style summary."
     import matplotlib; matplotlib.use('Agg')
     if threads: torch.set_num_threads(threads)
     t0 = time.perf_counter()
-    tab, curves = compare(data, methods, seeds, epochs, lr, bs, progress=False, log=partial(print, flush=True))
+    if preset is not None: data, sched = preset, 'cyclic'
+    kw = {k: v for k, v in dict(warmup=warmup, k_decay=k_decay, gamma=gamma).items() if v is not None}
+    tab, curves = compare(data, methods, seeds, epochs, lr, bs, progress=False, log=partial(print, flush=True), sched=sched, **kw)
     outp = Path(out); outp.mkdir(parents=True, exist_ok=True)
     curves.to_csv(outp / f'curves_{data}.csv', index=False)
     tab.to_csv(outp / f'summary_{data}.csv')

@@ -7,7 +7,8 @@ torch.set_num_threads(1)   # tiny models: one thread is fastest
 
 
 RUNTIME_MODULES = ['core', 'selectors', 'curriculum', 'callback', 'data', 'compare', 'schedule', 'theory', 'distributed',
-                   'robustness', 'dynamics', 'observe', 'bench']
+                   'robustness', 'dynamics', 'observe', 'bench',
+                   'diversity', 'baselines', 'presets']
 
 
 def check_import():
