@@ -213,16 +213,6 @@ def _flush(self:DIHCallback):
                             lr_total=torch.tensor(H, dtype=torch.float64).repeat_interleave(sizes))
 
 @patch
-def _flush(self:DIHCallback):
-    "Apply the kept observations: a sample occurs once per epoch, so one update equals the per-batch ones."
-    seen, self._seen = getattr(self, '_seen', []), []
-    if not seen: return
-    idxs, losses, correct, H = zip(*seen)
-    sizes = torch.tensor([len(i) for i in idxs])
-    self.curriculum.observe(torch.cat(idxs), torch.cat(losses), torch.cat(correct) if correct[0] is not None else None,
-                            lr_total=torch.tensor(H, dtype=torch.float64).repeat_interleave(sizes))
-
-@patch
 def after_train(self:DIHCallback):
     "Update DIH from the epoch's observations in one vectorised call; close the epoch; warn about skipped non-finite losses."
     if getattr(self, '_sync', None) is not None: self._trained = self._sync.flush(self.curriculum)   # DDP: all ranks' observations
