@@ -10,7 +10,7 @@ from torch import Tensor
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['METRICS', 'check_choice', 'check_interval', 'DIHState']
+__all__ = ['METRICS', 'check_choice', 'check_interval', 'check_episodes', 'DIHState']
 
 # %% ../nbs/00_core.ipynb #a4242874
 METRICS = ('loss', 'dloss', 'flip')
@@ -29,6 +29,14 @@ def check_interval(name:str, value, lo=None, hi=None, lo_open=False, hi_open=Fal
     if ok and lo is not None: ok = value > lo if lo_open else value >= lo
     if ok and hi is not None: ok = value < hi if hi_open else value <= hi
     if not ok: raise ValueError(f"{name}={value!r} is not allowed; it must be a number in {interval}.")
+
+# %% ../nbs/00_core.ipynb #6c089816
+def check_episodes(episodes) -> list:
+    "Validate episode boundaries: increasing positive epoch numbers."
+    eps = list(episodes) if episodes is not None else []
+    if not eps or not all(isinstance(b, int) and not isinstance(b, bool) and b > 0 for b in eps) or eps != sorted(set(eps)):
+        raise ValueError(f"episodes={episodes!r} is not allowed; give increasing positive epoch numbers at which episodes end.")
+    return eps
 
 # %% ../nbs/00_core.ipynb #e2e7d5be
 class DIHState:

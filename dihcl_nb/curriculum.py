@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from fastcore.basics import patch
 from torch.utils.data import Sampler, Dataset
-from .core import DIHState, METRICS, check_choice, check_interval
+from .core import DIHState, METRICS, check_choice, check_interval, check_episodes
 from .selectors import SELECTORS, select_subset, subset_size
 
 # %% auto #0
@@ -31,8 +31,7 @@ def check_curriculum_args(metric, selector, gamma, warmup, k_decay, k_min, c, et
         check_interval('c', c)
         if c <= 1.0: raise ValueError(f"c={c!r} is not allowed; it must be larger than the DIH values (r0 = 1), i.e. c > 1.")
     if eta is not None: check_interval('eta', eta, 0, None, lo_open=True)
-    if episodes is not None and (not all(isinstance(b, int) and b > 0 for b in episodes) or list(episodes) != sorted(set(episodes))):
-        raise ValueError(f"episodes={episodes!r} is not allowed; give increasing positive epoch numbers at which episodes end.")
+    if episodes: check_episodes(episodes)   # None (or []) is allowed: see subset_size
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise ValueError(f"seed={seed!r} is not allowed; it must be an integer or None.")
 

@@ -6,19 +6,12 @@
 from __future__ import annotations
 from fastai.basics import *
 from fastai.callback.schedule import SchedCos, SchedExp, combine_scheds, ParamScheduler
-from .core import check_interval
+from .core import check_interval, check_episodes
 
 # %% auto #0
-__all__ = ['check_episodes', 'cyclic_cosine_sched', 'exp_decay_sched']
+__all__ = ['cyclic_cosine_sched', 'exp_decay_sched']
 
 # %% ../nbs/06_schedule.ipynb #790dd8b2
-def check_episodes(episodes) -> list:
-    "Validate episode boundaries: increasing positive epoch numbers."
-    eps = list(episodes) if episodes is not None else []
-    if not eps or not all(isinstance(b, int) and not isinstance(b, bool) and b > 0 for b in eps) or eps != sorted(set(eps)):
-        raise ValueError(f"episodes={episodes!r} is not allowed; give increasing positive epoch numbers at which episodes end.")
-    return eps
-
 def cyclic_cosine_sched(episodes,                  # epochs at which episodes end; the last is the number of epochs
                         lr_start:float=0.2,        # learning rate at the start of the first episode
                         lr_target:float=5e-4,      # learning rate at the end of the first episode
