@@ -4,14 +4,14 @@
 
 # %% ../nbs/01_selectors.ipynb #387ccaba
 from __future__ import annotations
-import math, warnings
+import math, threading, warnings
 import numpy as np
 import torch
 from torch import Tensor
 from .core import check_choice, check_interval
 
 # %% auto #0
-__all__ = ['SELECTORS', 'topk_indices', 'sample_without_replacement', 'inclusion_probs', 'exp_rate', 'select_subset',
+__all__ = ['SELECTORS', 'SCRATCH', 'topk_indices', 'sample_without_replacement', 'inclusion_probs', 'exp_rate', 'select_subset',
            'subset_size']
 
 # %% ../nbs/01_selectors.ipynb #ada13f62
@@ -76,28 +76,175 @@ def _top_random_ties(keys:Tensor, k:int, generator:torch.Generator) -> Tensor:
     pick = tied[torch.randperm(len(tied), generator=generator)[:k - n_above].to(keys.device)]
     return torch.cat([(keys > v).nonzero().squeeze(1), pick])
 
-# %% ../nbs/01_selectors.ipynb #ca22850d
-def _log_gamma(a:Tensor, generator:torch.Generator) -> Tensor:
-    "$\\log X$, $X \\sim \\mathrm{Gamma}(a, 1)$ per element of `a` (CPU), by Marsaglia–Tsang (boosted below 1) from `generator`."
-    boost = a < 1
-    d = torch.where(boost, a + 1, a).sub_(1/3)
-    x = torch.randn(len(d), generator=generator)
-    v = (9 * d).rsqrt_().mul_(x).add_(1).clamp_min_(1e-12).pow_(3)   # (1 + x/√(9d))³
-    logv = torch.log(v)
-    u = torch.rand(len(d), generator=generator)
-    ok = (v > 1e-30) & (torch.log(u) < (0.5 * x * x).add_(d * (1 - v + logv)))   # accepts ≥ 95%
-    out = torch.log(d).add_(logv)
-    bad = (~ok).nonzero().squeeze(1)
-    if len(bad): out[bad] = _log_gamma(torch.where(boost[bad], a[bad] + 1, a[bad]), generator)   # redraw the rejected
-    nb = boost.nonzero().squeeze(1)
-    if len(nb):   # Gamma(a) = Gamma(a+1)·U^(1/a) for a < 1
-        out[nb] += torch.rand(len(nb), generator=generator).clamp_min_(1e-30).log_() / a[nb]
+# %% ../nbs/01_selectors.ipynb #30af648a
+class _Scratch:
+    "Arrays reused by every CPU selection (no fresh pages per call): full-length ones for the last `n`, and fixed blocks."
+    def __init__(self): self.n, self.full, self.block, self.lock = None, {}, {}, threading.RLock()
+    def get(self, n:int, name:str, dtype=np.float32) -> np.ndarray:
+        "The full-length scratch array `name` for `n` samples (switching `n` drops the previous arrays)."
+        if n != self.n: self.n, self.full = n, {}
+        b = self.full.get(name)
+        if b is None or b.dtype != np.dtype(dtype): b = self.full[name] = np.empty(n, dtype)
+        return b
+    def blk(self, name:str, m:int, dtype=np.float32) -> np.ndarray:
+        "The first `m` elements of the block-sized scratch array `name`."
+        b = self.block.get(name)
+        if b is None or b.dtype != np.dtype(dtype): b = self.block[name] = np.empty(_BLOCK, dtype)
+        return b[:m]
+    @property
+    def nbytes(self) -> int:
+        "Bytes held."
+        return sum(b.nbytes for d in (self.full, self.block) for b in d.values())
+    def clear(self):
+        "Free the workspace."
+        self.n, self.full, self.block = None, {}, {}
+
+_BLOCK = 1 << 16     # elements per block of the Beta draw: its temporaries stay in the CPU cache
+SCRATCH = _Scratch()
+
+def _np_rng(generator:torch.Generator) -> np.random.Generator:
+    "A NumPy generator seeded by one 62-bit draw from `generator` (so the torch seed fixes everything)."
+    return np.random.default_rng(int(torch.randint(0, 2**62, (), generator=generator)))
+
+# %% ../nbs/01_selectors.ipynb #2c44745e
+def _top_k(keys:np.ndarray, k:int, rng:np.random.Generator, ws:_Scratch) -> np.ndarray:
+    "Indices of the `k` largest `keys` in increasing order, ties at the threshold broken uniformly at random."
+    n = len(keys)
+    if k >= n: return np.arange(n)
+    part = ws.get(n, 'part', keys.dtype); np.copyto(part, keys)
+    part.partition(n - k); v = part[n - k]                    # the k-th largest key
+    mask = ws.get(n, 'mask', np.bool_)
+    if np.count_nonzero(np.greater_equal(keys, v, out=mask)) == k: return np.flatnonzero(mask)   # no tie at the threshold
+    above, tied = np.flatnonzero(np.greater(keys, v, out=mask)), np.flatnonzero(np.equal(keys, v, out=mask))
+    return np.sort(np.concatenate([above, rng.choice(tied, k - len(above), replace=False)]))
+
+def _race_keys(w:np.ndarray, rng:np.random.Generator, out:np.ndarray) -> np.ndarray:
+    "Keys $-E_i/w_i$, $E_i \\sim \\mathrm{Exp}(1)$ (`-inf` where $w_i = 0$): the `k` largest are a successive sample ∝ `w`."
+    rng.random(out=out, dtype=out.dtype); np.subtract(1, out, out=out)      # 1 − U ∈ (0, 1]
+    np.log(out, out=out)                                                      # −E ∈ (−∞, 0]
+    with np.errstate(divide='ignore', invalid='ignore'): np.divide(out, w, out=out)
+    if not w.min() > 0: out[w <= 0] = -np.inf                                # weight 0: chosen last (then uniformly)
     return out
 
-def _beta_thompson(r:Tensor, c:float, generator:torch.Generator) -> Tensor:
-    "One draw of $\\log X_i - \\log Y_i$, $X_i \\sim \\Gamma(r_i)$, $Y_i \\sim \\Gamma(c-r_i)$, per sample: ranks like $\\theta_i = X_i/(X_i+Y_i) \\sim \\mathrm{Beta}(r_i, c-r_i)$."
-    a = r.detach().float().cpu()
-    return (_log_gamma(a, generator) - _log_gamma(c - a, generator)).to(r.device)
+# %% ../nbs/01_selectors.ipynb #36bb7985
+_LOG4 = math.log(4)
+
+def _uniform_open(rng:np.random.Generator, out:np.ndarray) -> np.ndarray:
+    "Uniforms in (0, 1) into `out`."
+    rng.random(out=out, dtype=out.dtype); np.maximum(out, np.finfo(out.dtype).tiny, out=out); return out
+
+def _bb_setup(h:np.ndarray, c:float, rng:np.random.Generator, buf):
+    "Constants of Cheng's BB for Beta(a', b') — a = h clipped into (0, c), b = c − a, each lifted by 1 where ≤ 1 — with the lifts' log-odds terms."
+    m, eps = len(h), 1e-6 * c
+    a = np.clip(h, eps, c - eps, out=buf('a', m)); b = np.subtract(c, a, out=buf('b', m))   # in buf's dtype
+    lift = buf('lift', m); lift.fill(0)
+    for x, sign in ((a, 1.0), (b, -1.0)):        # Stuart: logit Beta(a, b) = logit Beta(a+1, b) + log(U)/a
+        low = np.less_equal(x, 1, out=buf('low', m, np.bool_))
+        if not low.any(): continue
+        f = buf('f', m); np.copyto(f, low)
+        lu = np.log(_uniform_open(rng, buf('u', m)), out=buf('u', m)); lu *= f; lu /= x
+        if sign > 0: lift += lu
+        else: lift -= lu
+        x += f
+    lo, hi = np.minimum(a, b, out=buf('lo', m)), np.maximum(a, b, out=buf('hi', m))
+    al = np.add(lo, hi, out=buf('al', m))
+    be = np.multiply(lo, hi, out=buf('be', m)); be *= 2; be -= al
+    np.divide(np.subtract(al, 2, out=buf('ga', m)), be, out=be); np.sqrt(be, out=be)           # β
+    ga = np.divide(1, be, out=buf('ga', m)); ga += lo                                          # γ = lo + 1/β
+    ala = np.log(al, out=buf('ala', m)); ala *= al; ala -= _LOG4                               # α log α − log 4
+    sg = buf('sg', m); np.copyto(sg, np.less_equal(a, b, out=buf('low', m, np.bool_))); sg *= 2; sg -= 1   # +1 where a' ≤ b'
+    return (be, ga, al, ala, lo, hi), sg, lift
+
+def _bb_round(be, ga, al, ala, lo, hi, u1, u2, v, t) -> np.ndarray:
+    "One BB proposal per element into `v`; whether it is accepted. Overwrites `u1`, `u2`, `t`."
+    np.subtract(1, u1, out=v); np.divide(u1, v, out=v); np.log(v, out=v); v *= be          # v = β·logit(u1)
+    z = np.multiply(u1, u1, out=u1); z *= u2; np.log(z, out=z)                               # log(u1²u2)
+    np.exp(v, out=t); t *= lo; t += hi; np.log(t, out=t); t *= al; np.subtract(ala, t, out=t)   # eᵛ = inf: rejected, rightly
+    t += np.multiply(ga, v, out=u2)
+    return np.greater_equal(t, z)
+
+def _beta_keys(h:np.ndarray, c:float, rng:np.random.Generator, ws:_Scratch, max_rounds:int=64) -> np.ndarray:
+    "Log-odds of one θ_i ~ Beta(h_i, c − h_i) per element (h clipped into (0, c)): a first proposal block by block, then the rejected together."
+    n = len(h)
+    key = ws.get(n, 'key')
+    dt = np.float32 if c <= 1e3 else np.float64     # BB's test subtracts terms of size α·log α: float64 for large c
+    B = lambda name, m, dtype=dt: ws.blk(name, m, dtype)
+    held = ('idx', 'be', 'ga', 'al', 'ala', 'lo', 'hi', 'base', 'sg')   # what a rejected sample needs to propose again
+    R = 0                                                                # rejected so far, kept at the front of the 'rj_' arrays
+    with np.errstate(over='ignore', divide='ignore', invalid='ignore', under='ignore'):
+        for s in range(0, n, _BLOCK):
+            e = min(n, s + _BLOCK); m = e - s
+            consts, sg, lift = _bb_setup(h[s:e], c, rng, B)
+            v = B('v', m)
+            acc = _bb_round(*consts, _uniform_open(rng, B('u1', m)), _uniform_open(rng, B('u2', m)), v, B('t', m))
+            # θ(lo, hi) = w/(hi + w), w = lo·eᵛ: log-odds log lo − log hi + v; θ(a', b') = 1 − θ(lo, hi) where a' > b'
+            lo, hi = consts[4], consts[5]
+            out = np.log(lo, out=key[s:e]); out -= np.log(hi, out=B('t', m)); out *= sg; out += lift   # the base
+            rej = np.flatnonzero(~acc)
+            if len(rej):
+                vals = ((rej + s).astype(np.int32 if n < 2**31 else np.int64), *(x[rej] for x in consts), out[rej], sg[rej])
+                for name, x in zip(held, vals): _grow(ws, 'rj_' + name, R + len(rej), x.dtype)[R:R + len(rej)] = x
+                R += len(rej)
+            out += np.multiply(sg, v, out=v)
+        for _ in range(max_rounds):       # the rejected propose again, all blocks together (≥ 68% accepted each round)
+            if R == 0: break
+            w = 0                         # write position of those rejected again (≤ read position: in place)
+            for s in range(0, R, _BLOCK):
+                e = min(R, s + _BLOCK); m = e - s
+                idx, be, ga, al, ala, lo, hi, base, sg = (ws.full['rj_' + k][s:e] for k in held)
+                v = B('v', m)
+                acc = _bb_round(be, ga, al, ala, lo, hi, _uniform_open(rng, B('u1', m)), _uniform_open(rng, B('u2', m)), v, B('t', m))
+                ok = np.flatnonzero(acc); key[idx[ok]] = base[ok] + sg[ok] * v[ok]
+                bad = np.flatnonzero(~acc)
+                for k in held: x = ws.full['rj_' + k]; x[w:w + len(bad)] = x[s:e][bad]
+                w += len(bad)
+            R = w
+        if R:    # only parameters beyond floating point (|r| ~ 1e38, saturated ±inf) get here: θ at its mean
+            key[ws.full['rj_idx'][:R]] = ws.full['rj_base'][:R]
+    return key
+
+def _grow(ws:_Scratch, name:str, size:int, dtype) -> np.ndarray:
+    "Scratch array `name` of at least `size` elements (grown with 25% to spare, kept for later calls)."
+    b = ws.full.get(name)
+    if b is None or len(b) < size or b.dtype != dtype:
+        nb = np.empty(max(size + size // 4, 1024), dtype)
+        if b is not None and b.dtype == dtype: nb[:len(b)] = b
+        b = ws.full[name] = nb
+    return b
+
+# %% ../nbs/01_selectors.ipynb #c98df4b3
+def _capped_scale(w:np.ndarray, k:int, ws:_Scratch) -> float:
+    "λ with Σ min(1, λ·w_i) = k for positive weights `w` (water filling: Newton steps on the capped set)."
+    n = len(w)
+    lam, m = k / float(w.sum(dtype=np.float64)), 0
+    capped = ws.get(n, 'mask', np.bool_)
+    for _ in range(60):
+        if lam * float(w.max()) < 1 and m == 0: return lam       # nothing capped (the usual case)
+        m_new = int(np.count_nonzero(np.greater_equal(w, 1 / lam, out=capped)))
+        if m_new == m: return lam
+        m = m_new
+        free = ws.get(n, 'part'); np.copyto(free, w); free[capped] = 0
+        lam = (k - m) / max(float(free.sum(dtype=np.float64)), 1e-30)
+    return lam
+
+def _select_numpy(h:np.ndarray, k:int, selector:str, generator:torch.Generator, c, eta) -> tuple:
+    "`select_subset` on the CPU for finite float32 `h` (k < n): (indices, inclusion probabilities or None for 1s)."
+    n, ws = len(h), SCRATCH
+    rng = _np_rng(generator)
+    if selector == 'greedy': return _top_k(h, k, rng, ws), None
+    key = ws.get(n, 'key')
+    if selector == 'uniform':
+        rng.random(out=key, dtype=np.float32); return _top_k(key, k, rng, ws), k / n
+    if selector == 'rand': return _top_k(_race_keys(h, rng, key), k, rng, ws), None
+    if selector == 'beta': return _top_k(_beta_keys(h, c, rng, ws), k, rng, ws), None
+    w = ws.get(n, 'w'); np.subtract(h, h.max(), out=w); w *= eta        # 'exp': w = e^{η(r − max r)} ∈ (0, 1]
+    with np.errstate(under='ignore'): np.exp(w, out=w)
+    idx = _top_k(_race_keys(w, rng, key), k, rng, ws)
+    if np.count_nonzero(w) <= k:   # weights underflowed: the exact fill-up rule of inclusion_probs
+        return idx, inclusion_probs(torch.from_numpy(eta * (h - h.max())), k)[torch.from_numpy(idx)].numpy()
+    lam = _capped_scale(w, k, ws)
+    pi = w.take(idx); pi *= lam; np.minimum(pi, 1, out=pi)
+    return idx, pi
 
 # %% ../nbs/01_selectors.ipynb #0b19d1d2
 def exp_rate(n:int) -> float:
@@ -105,10 +252,53 @@ def exp_rate(n:int) -> float:
     return math.sqrt(2 * math.log(max(n, 2)) / n)
 
 # %% ../nbs/01_selectors.ipynb #f3a9d5c1
+_FMAX = float(np.finfo(np.float32).max)
+
 def _finite(hardness:Tensor) -> Tensor:
     "DIH as float32 with ±inf saturated to the largest finite values: +inf is the hardest possible, -inf the easiest."
-    fmax = torch.finfo(torch.float32).max
-    return torch.nan_to_num(hardness.detach().float(), posinf=fmax, neginf=-fmax)
+    return torch.nan_to_num(hardness.detach().float(), posinf=_FMAX, neginf=-_FMAX)
+
+def _numpy_hardness(hardness:Tensor, ws:_Scratch) -> np.ndarray:
+    "DIH of a CPU tensor as a finite float32 NumPy array (a view when it already is one; ±inf saturated); NaN is refused."
+    t = hardness.detach().reshape(-1)
+    if t.dtype == torch.float32: a = t.numpy()
+    else: a = ws.get(t.numel(), 'h'); np.copyto(a, t.float().numpy())
+    with np.errstate(invalid='ignore'): lo, hi = a.min(), a.max()
+    if np.isnan(lo) or np.isnan(hi): raise ValueError("hardness contains NaN; the DIH state is corrupted.")
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        b = ws.get(len(a), 'h')
+        if b is not a: np.copyto(b, a)
+        a = np.nan_to_num(b, copy=False, posinf=_FMAX, neginf=-_FMAX)
+    return a
+
+def _beta_c(c:float|None, rmax:float) -> float:
+    "The Beta concentration: default max(r) + 1; warn when a given `c` does not exceed max(r)."
+    if c is None: return max(rmax, 0.0) + 1.0
+    if c <= rmax:
+        warnings.warn(f"c={c} is not larger than the largest DIH value {rmax:.4g}; DIH is clipped below c for "
+                      "the Beta draws. Pass a larger c.", stacklevel=3)
+    return c
+
+# %% ../nbs/01_selectors.ipynb #ff094d31
+def _select_torch(hardness:Tensor, k:int, selector:str, g:torch.Generator, c, eta) -> tuple:
+    "`select_subset` with torch operations on the device of `hardness` (used off the CPU; k ≤ n)."
+    if torch.isnan(hardness).any(): raise ValueError("hardness contains NaN; the DIH state is corrupted.")
+    hardness = _finite(hardness).reshape(-1)
+    n, dev = hardness.numel(), hardness.device
+    ones = torch.ones(k, device=dev)
+    if selector == 'uniform':
+        return topk_indices(_uniform(n, g, dev), k), ones * (k / n)
+    if selector == 'greedy':
+        return _top_random_ties(hardness, k, g), ones
+    if selector == 'beta':     # the Beta draws are made on the CPU (NumPy), ranked on the device
+        c = _beta_c(c, float(hardness.max()))
+        with SCRATCH.lock: keys = torch.from_numpy(_beta_keys(hardness.cpu().numpy(), c, _np_rng(g), SCRATCH).copy())
+        return topk_indices(keys.to(dev), k), ones
+    if selector == 'rand': logw = torch.log(hardness.clamp_min(0))
+    else: logw = (exp_rate(n) if eta is None else eta) * hardness
+    if torch.isfinite(logw).any(): logw = logw - logw[torch.isfinite(logw)].max()   # shift-invariant; avoids overflow
+    idxs = sample_without_replacement(logw, k, g)
+    return idxs, (inclusion_probs(logw, k)[idxs] if selector == 'exp' else ones)
 
 # %% ../nbs/01_selectors.ipynb #c23eb535
 def select_subset(hardness:Tensor,                 # DIH r of all n samples
@@ -123,31 +313,19 @@ def select_subset(hardness:Tensor,                 # DIH r of all n samples
         raise ValueError(f"k={k!r} is not allowed; the subset size must be an integer ≥ 1.")
     n, dev = hardness.numel(), hardness.device
     if n == 0: raise ValueError("hardness is empty: there are no samples to select from.")
-    if torch.isnan(hardness).any(): raise ValueError("hardness contains NaN; the DIH state is corrupted.")
     if c is not None and selector == 'beta': check_interval('c', c, 0, None, lo_open=True)
     if eta is not None and selector == 'exp': check_interval('eta', eta, 0, None, lo_open=True)
-    hardness = _finite(hardness)
     g = generator if generator is not None else torch.Generator().manual_seed(torch.seed())
     k = min(k, n)
-    ones = torch.ones(k, device=dev)
-    if selector == 'uniform':
-        return topk_indices(_uniform(n, g, dev), k), ones * (k / n)
-    if selector == 'greedy':
-        return _top_random_ties(hardness.float(), k, g), ones
-    if selector == 'beta':
-        rmax = float(hardness.max())
-        if c is None: c = max(rmax, 0.0) + 1.0
-        elif c <= rmax:
-            warnings.warn(f"c={c} is not larger than the largest DIH value {rmax:.4g}; DIH is clipped below c for "
-                          "the Beta draws. Pass a larger c.", stacklevel=2)
-        eps = 1e-6 * c
-        theta = _beta_thompson(hardness.clamp(eps, c - eps), c, g)
-        return topk_indices(theta, k), ones
-    if selector == 'rand': logw = torch.log(hardness.float().clamp_min(0))
-    else: logw = (exp_rate(n) if eta is None else eta) * hardness.float()
-    if torch.isfinite(logw).any(): logw = logw - logw[torch.isfinite(logw)].max()   # shift-invariant; avoids overflow
-    idxs = sample_without_replacement(logw, k, g)
-    return idxs, (inclusion_probs(logw, k)[idxs] if selector == 'exp' else ones)
+    if dev.type != 'cpu': return _select_torch(hardness, k, selector, g, c, eta)
+    with SCRATCH.lock:
+        h = _numpy_hardness(hardness, SCRATCH)
+        if k == n: return torch.arange(n), torch.ones(1).expand(n)
+        if selector == 'beta': c = _beta_c(c, float(h.max()))
+        idx, pi = _select_numpy(h, k, selector, g, c, exp_rate(n) if eta is None else eta)
+    # equal inclusion probabilities are returned as a broadcast view: no k-sized allocation
+    pi = torch.from_numpy(pi) if isinstance(pi, np.ndarray) else torch.full((1,), 1.0 if pi is None else pi).expand(k)
+    return torch.from_numpy(idx), pi
 
 # %% ../nbs/01_selectors.ipynb #c79eccc4
 def subset_size(epoch:int,              # 0-based training epoch
