@@ -40,17 +40,36 @@ def project(z:Tensor, dim:int|None, generator:torch.Generator=None) -> Tensor:
     return z @ P
 
 # %% ../nbs/22_diversity.ipynb #b2c4c567
-def _coverage_gain(zc:Tensor, zg:Tensor, g2:Tensor, cur:Tensor, sigma, block:int) -> Tensor:
-    "Facility-location gains Σ_j max(0, ω_cj − cur_j) of candidates `zc` over the ground set `zg`, blocked over the ground set."
-    c2, out = (zc * zc).sum(1), zc.new_zeros(len(zc))
-    step = max(1, block * block // max(len(zc), 1))
-    for s in range(0, len(zg), step):      # blocks: memory |C|·step ≤ block²
-        w = torch.exp(-_sqdist(zc, zg[s:s + step], c2, g2[s:s + step]) / (2 * sigma ** 2))
-        out += (w - cur[s:s + step]).clamp_min_(0).sum(1)
+def _exponent_factors(zc:Tensor, zg:Tensor, sigma) -> tuple:
+    "Rows `A` (c × (d+2)) and columns `Bt` ((d+2) × m) with (A @ Bt)_ij = −‖z_i − z_j‖²/(2σ²): a kernel block is the exp of one matrix product."
+    inv = 1.0 / (2 * float(sigma) ** 2)
+    A = torch.cat([zc * (2 * inv), -inv * (zc * zc).sum(1, keepdim=True), zc.new_ones(len(zc), 1)], 1)
+    Bt = torch.cat([zg, zg.new_ones(len(zg), 1), -inv * (zg * zg).sum(1, keepdim=True)], 1).T.contiguous()
+    return A, Bt
+
+def _kernel_rows(A:Tensor, Bt:Tensor, rows:Tensor, out:Tensor) -> Tensor:
+    "ω of candidates `rows` against the columns of `Bt`, written into the preallocated `out` (len(rows) × Bt.shape[1])."
+    return torch.mm(A[rows], Bt, out=out).clamp_max_(0).exp_()     # clamp: ‖·‖² ≥ 0, so ω ≤ 1
+
+def _gains_blocked(A:Tensor, Bt:Tensor, rows:Tensor, cur:Tensor, buf:Tensor) -> Tensor:
+    "Facility-location gains Σ_j max(0, ω_rj − cur_j) of candidates `rows`, in blocks of at most `buf.numel()` kernel values."
+    m, cap = Bt.shape[1], buf.numel()
+    cs = min(m, cap); rs = max(1, cap // cs)
+    out = A.new_zeros(len(rows))
+    for i in range(0, len(rows), rs):
+        r = rows[i:i + rs]
+        for j in range(0, m, cs):
+            e = min(m, j + cs)
+            W = _kernel_rows(A, Bt[:, j:e], r, buf[:len(r) * (e - j)].view(len(r), e - j))
+            out[i:i + len(r)] += W.sub_(cur[j:e]).clamp_min_(0).sum(1)
     return out
 
-def _similarity_row(z:Tensor, zg:Tensor, g2:Tensor, sigma) -> Tensor:
-    return torch.exp(-_sqdist(z[None], zg, None, g2)[0] / (2 * sigma ** 2))
+def _add_row(A:Tensor, Bt:Tensor, i:int, cur:Tensor, buf:Tensor):
+    "cur ← max(cur, ω_i·) in place, blocked over the ground set."
+    m, cs = Bt.shape[1], min(Bt.shape[1], buf.numel())
+    for j in range(0, m, cs):
+        e = min(m, j + cs)
+        torch.maximum(cur[j:e], _kernel_rows(A, Bt[:, j:e], torch.tensor([i], device=A.device), buf[:e - j].view(1, -1))[0], out=cur[j:e])
 
 # %% ../nbs/22_diversity.ipynb #bb8299df
 def stochastic_greedy(z_cand:Tensor,               # features of the candidates (c × d)
@@ -61,7 +80,8 @@ def stochastic_greedy(z_cand:Tensor,               # features of the candidates 
                       sigma=None,                  # kernel width; default the mean pairwise distance of the ground set
                       eps:float|None=0.1,          # ε of stochastic greedy; None: plain greedy (all candidates each step)
                       generator:torch.Generator=None,  # CPU generator of the candidate samples
-                      block:int=1024):             # memory bound: at most block² kernel values at once
+                      block:int=1024,              # memory bound: at most block² kernel values at once
+                      lazy:bool=True):             # plain greedy steps: skip candidates whose stale gain bound cannot win (same picks)
     "Choose `k` candidates approximately maximising Σ modular + λ·Σ_{j∈ground} max_{i∈S} ω_ij; returns their indices in pick order."
     c = len(z_cand)
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
@@ -72,29 +92,74 @@ def stochastic_greedy(z_cand:Tensor,               # features of the candidates 
     dev = z_cand.device
     zc = z_cand.float()
     zg = zc if z_ground is None else z_ground.float()
-    g2 = (zg * zg).sum(1)
     if sigma is None: sigma = mean_pairwise_distance(zg, generator=generator)
     mod = torch.zeros(c, device=dev) if modular is None else modular.float().to(dev)
     if (mod < 0).any(): raise ValueError("modular values must be non-negative (a monotone objective).")
     s = c if eps is None else min(c, max(1, math.ceil(c / k * math.log(1 / eps))))
-    cur, picks = zg.new_zeros(len(zg)), []
-    pool, n_av = torch.randperm(c, generator=generator).to(dev), c      # available candidates: pool[:n_av]
-    c2, inv2s2 = (zc * zc).sum(1), 1.0 / (2 * float(sigma) ** 2)
-    small = s * len(zg) <= block * block
-    for _ in range(k):     # the k picks are sequential by nature; each step is vectorised over its s candidates
-        pos = (torch.arange(n_av, device=dev) if s >= n_av else       # s random candidates (with replacement)
-               torch.randint(0, n_av, (s,), generator=generator).to(dev))
-        cand = pool[pos]
-        if lam == 0: gains, w = mod[cand], None
-        elif small:        # one kernel block: gains and the winner's similarity row from the same |R|×m block
-            w = torch.exp(-_sqdist(zc[cand], zg, c2[cand], g2) * inv2s2)
-            gains = mod[cand] + lam * (w - cur).clamp_min(0).sum(1)
-        else: gains, w = mod[cand] + lam * _coverage_gain(zc[cand], zg, g2, cur, sigma, block), None
-        b = int(gains.argmax())
-        picks.append(pool[pos[b]].clone())
-        pool[pos[b]] = pool[n_av - 1].clone(); n_av -= 1                # swap-remove
-        if lam > 0: cur = torch.maximum(cur, w[b] if w is not None else _similarity_row(zc[picks[-1]], zg, g2, sigma))
-    return torch.stack(picks)
+    kern, m, cap = lam > 0 and len(zg) > 0, len(zg), block * block
+    modl = mod / lam if kern else mod            # gains in units of λ: Σ modular/λ + G (same argmax)
+    if kern:
+        A, Bt = _exponent_factors(zc, zg, sigma)
+        buf = zc.new_empty(min(max(1, cap // m), max(c, s * k)) * m if m <= cap else cap)   # the only kernel-sized buffer, reused
+        cur = zg.new_zeros(m)                    # cur_j = max_{i∈S} ω_ij
+    ub = torch.full((c,), math.inf, device=dev)  # lazy upper bounds of the gains (valid: gains only shrink)
+    avail = torch.ones(c, dtype=torch.bool, device=dev)
+    pool = torch.randperm(c, generator=generator).tolist()   # available candidates: pool[:n_av]
+    where = [0] * c
+    for p, i in enumerate(pool): where[i] = p
+    taken, picks, n_av = [False] * c, [], c
+    while len(picks) < k:
+        if s >= n_av:                            # plain greedy step over all available candidates
+            if not kern:
+                cand = torch.tensor(pool[:n_av], device=dev); i = int(cand[int(modl[cand].argmax())])
+            elif lazy:                           # evaluate the largest stale bounds, a block of rows at a time
+                best, i, stale = -math.inf, -1, avail.clone()
+                while True:
+                    top = torch.where(stale, ub, -math.inf).topk(min(n_av, max(1, cap // m)))
+                    rows = top.indices[top.values > best]
+                    if len(rows) == 0: break
+                    g = _gains_blocked(A, Bt, rows, cur, buf).add_(modl[rows])
+                    ub[rows] = g; stale[rows] = False
+                    gb, b = g.max(0)
+                    if float(gb) > best: best, i = float(gb), int(rows[b])
+            else:
+                cand = torch.tensor(pool[:n_av], device=dev)
+                i = int(cand[int((_gains_blocked(A, Bt, cand, cur, buf).add_(modl[cand])).argmax())])
+            if kern: _add_row(A, Bt, i, cur, buf)
+            sel = [i]
+        else:                                    # stochastic greedy: T steps' samples drawn now, their kernel rows in one product
+            win = kern and s * m <= cap          # else one step at a time, its gains blocked
+            T = max(1, min(cap // (s * m) if win else 1 if kern else 64, n_av - s, k - len(picks)))
+            cands = [pool[p] for p in torch.randint(0, n_av, (T * s,), generator=generator).tolist()]
+            ct = torch.tensor(cands, device=dev)
+            ml = modl[ct]
+            if win: W = _kernel_rows(A, Bt, ct, buf[:T * s * m].view(T * s, m))
+            sel = []
+            for j in range(T):
+                cj = cands[j * s:(j + 1) * s]
+                if any(taken[x] for x in cj):    # picked since drawn: redraw from the current pool (uniform, as if drawn now)
+                    for q, x in enumerate(cj):
+                        if not taken[x]: continue
+                        cj[q] = x = pool[int(torch.randint(0, n_av, (1,), generator=generator))]
+                        ml[j * s + q] = modl[x]
+                        if win: _kernel_rows(A, Bt, torch.tensor([x], device=dev), W[j * s + q:j * s + q + 1])
+                if win:
+                    Wj = W[j * s:(j + 1) * s]
+                    g = Wj.sub_(cur).clamp_min_(0).sum(1).add_(ml[j * s:(j + 1) * s])
+                elif kern: g = _gains_blocked(A, Bt, torch.tensor(cj, device=dev), cur, buf).add_(ml[j * s:(j + 1) * s])
+                else: g = ml[j * s:(j + 1) * s]
+                b = int(g.argmax()); i = cj[b]
+                if win: cur.add_(Wj[b])          # row b now holds max(0, ω_i· − cur)
+                elif kern: _add_row(A, Bt, i, cur, buf)
+                n_av -= 1; p, last = where[i], pool[n_av]      # swap-remove i from the pool
+                pool[p], where[last] = last, p
+                taken[i] = True; picks.append(i); sel.append(i)
+            avail[torch.tensor(sel, device=dev)] = False
+            continue
+        n_av -= 1; p, last = where[i], pool[n_av]
+        pool[p], where[last] = last, p
+        taken[i] = True; picks.append(i); avail[i] = False
+    return torch.tensor(picks, dtype=torch.long, device=dev)
 
 # %% ../nbs/22_diversity.ipynb #4aae3ca2
 def facility_location(z:Tensor, S, z_ground:Tensor|None=None, sigma=None, modular:Tensor|None=None, lam:float=1.0) -> float:
