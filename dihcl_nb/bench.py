@@ -14,12 +14,12 @@ from .curriculum import DIHCurriculum
 from .selectors import SELECTORS, select_subset
 from .callback import DIHCallback
 from .data import mnist1d_dls, MNIST1DCNN
-from .compare import LearningCurve, METHODS, DATASETS
+from .compare import LearningCurve, METHODS, DATASETS, train_run
 
 # %% auto #0
-__all__ = ['CLOCK', 'MAIN_VARIANTS', 'ANALYSIS_VARIANTS', 'interleave', 'median_ratio', 'step_overhead', 'loop_observe',
-           'update_speed', 'selection_speed', 'state_memory', 'reach', 'sample_efficiency', 'plot_reach',
-           'diversity_speed', 'diversity_scale', 'summary_table', 'dihcl_bench']
+__all__ = ['CLOCK', 'MAIN_VARIANTS', 'ANALYSIS_VARIANTS', 'SCHEDULE_METHODS', 'interleave', 'median_ratio', 'step_overhead',
+           'loop_observe', 'update_speed', 'selection_speed', 'state_memory', 'reach', 'sample_efficiency',
+           'schedule_study', 'plot_reach', 'diversity_speed', 'diversity_scale', 'summary_table', 'dihcl_bench']
 
 # %% ../nbs/70_benchmarks.ipynb #f47a9989
 CLOCK = time.process_time   # CPU seconds of this process: other users of the shared machine barely affect it
@@ -220,6 +220,22 @@ def _reach_summary(curves:pd.DataFrame) -> dict:
     tab['budget_ratio'] = tab.sample_grads / base.sample_grads
     return dict(target=target, table=tab)
 
+SCHEDULE_METHODS = ('random', 'uniform-subset', 'dihcl-greedy-dloss', 'dihcl-rand-loss', 'dihcl-exp-dloss')
+
+def schedule_study(seeds:int=3, epochs:int=60, sched:str='cyclic', methods=SCHEDULE_METHODS, log=None,
+                   n_samples:int=10_000) -> dict:   # mnist1d samples generated (80% train)
+    "Row 5, analysis: the comparison under another schedule (default the paper's cyclic cosine, episodes scaled to `epochs`)."
+    dls = mnist1d_dls(bs=128, n_samples=n_samples)
+    curves = []
+    for s in range(seeds):
+        for m in methods:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore'); c = train_run('mnist1d', m, s, epochs=epochs, sched=sched, dls=dls)
+            curves.append(c.assign(variant=m, seed=s))
+            if log: log(f"{sched} {epochs} epochs, seed {s} {m}: {c.accuracy.iloc[-1]*100:.2f}% after {c.sample_grads.iloc[-1]:,} sample-grads")
+    curves = pd.concat(curves, ignore_index=True)
+    return dict(curves=curves, sched=sched, epochs=epochs, **_reach_summary(curves))
+
 def plot_reach(curves:pd.DataFrame, target:float, path=None, variants=None):
     "Accuracy against sample-gradients (mean over seeds) with random's final accuracy as a line."
     import matplotlib.pyplot as plt
@@ -304,11 +320,14 @@ def diversity_scale(n:int=50_000, d:int=128, frac:float=0.4, eps:float=0.1, seed
             f"z = _features({n}, {d}, {seed}); g = torch.Generator().manual_seed({seed})\n"
             f"s = float(div.mean_pairwise_distance(z, generator=g)); t = time.process_time()\n"
             f"S = div.stochastic_greedy(z, {int(frac * n)}, sigma=s, eps={eps}, generator=g)\n"
-            f"print(json.dumps(dict(seconds=time.process_time() - t, picked=len(set(S.tolist())))))")
+            f"hwm = [int(l.split()[1]) / 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"   # the child's own peak (Linux)
+            f"print(json.dumps(dict(seconds=time.process_time() - t, picked=len(set(S.tolist())), peak_MB=hwm[0] if hwm else None)))")
     base, _ = _peak_rss_child("import torch; from dihcl_nb.bench import _features; z = _features(10, 2)")
     env = None if mmap_threshold is None else {'MALLOC_MMAP_THRESHOLD_': str(mmap_threshold)}
     t = time.perf_counter(); peak, out = _peak_rss_child(code, timeout, env); wall = time.perf_counter() - t
     r = json.loads(out.strip().splitlines()[-1]) if out else dict(seconds=None, picked=None)
+    # RUSAGE_CHILDREN also counts the parent's size when it forked the child: the child's VmHWM where available
+    if r.get('peak_MB'): peak = r['peak_MB']
     return dict(n=n, d=d, k=int(frac * n), completed=out is not None, mmap_threshold=mmap_threshold, seconds=r['seconds'], wall_seconds=wall,
                 picked=r['picked'], peak_MB=peak, features_MB=n * d * 4 / 2**20, nxn_float32_MB=n * n * 4 / 2**20)
 
@@ -387,8 +406,7 @@ def dihcl_bench(
     steps = [(6, 'diversity', diversity_speed),   # first: a fresh heap (see the notebook's row-6 notes)
              (1, 'step', lambda: step_overhead(rounds=rounds)), (2, 'update', lambda: update_speed(rounds=rounds)),
              (3, 'select', lambda: selection_speed(rounds=max(3, rounds // 2))), (4, 'memory', state_memory),
-             (7, 'diversity_scale', diversity_scale),
-             (7, 'diversity_scale_mmap', lambda: diversity_scale(mmap_threshold=65536))]
+             (7, 'diversity_scale', diversity_scale)]
     for row, key, f in steps:
         if row not in want: continue
         t = time.perf_counter(); res[key] = f(); save()
@@ -399,6 +417,11 @@ def dihcl_bench(
         plot_reach(r['curves'], r['target'], outp / 'reach_mnist1d.png')
         res['reach'] = r; save()
         say(r['table'].to_string(float_format=lambda x: f'{x:.3f}'))
+        if analysis:   # does a schedule in which the baseline plateaus change the picture? the paper's cyclic cosine
+            r = schedule_study(seeds=seeds, log=say)
+            r['curves'].to_csv(outp / 'curves_mnist1d_cyclic.csv', index=False)
+            res['reach_cyclic'] = r; save()
+            say(r['table'].to_string(float_format=lambda x: f'{x:.3f}'))
     tab = summary_table(res)
     (outp / 'summary.md').write_text(tab.to_markdown(index=False) + '\n')
     say(tab.to_string(index=False))
