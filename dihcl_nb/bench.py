@@ -382,6 +382,16 @@ def _jsonable(x):
     if isinstance(x, (np.floating, np.integer)): return x.item()
     return x
 
+def _in_fresh_process(fn:str, kw:dict, threads:int=1) -> dict:
+    "Run `dihcl_nb.bench.fn(**kw)` in a new Python process and return its (JSON) result."
+    code = (f"import json, torch; torch.set_num_threads({int(threads or 1)})\n"
+            f"from dihcl_nb import bench; r = bench.{fn}(**{kw!r})\n"
+            f"print('@@' + json.dumps(bench._jsonable(r)))")
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(Path(__file__).parent.parent)] + sys.path)}
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, env=env)
+    if out.returncode: raise RuntimeError(f"{fn} failed in its process:\n{out.stderr[-3000:]}")
+    return json.loads([l for l in out.stdout.splitlines() if l.startswith('@@')][-1][2:])
+
 @call_parse
 def dihcl_bench(
     rows:str='1,2,3,4,5,6,7',   # comma-separated rows of the table to run
@@ -403,13 +413,12 @@ def dihcl_bench(
         res['meta'] = dict(date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), torch=torch.__version__, threads=torch.get_num_threads(),
                            cpus=os.cpu_count(), gpu='none (CPU only)')
         path.write_text(json.dumps(_jsonable(res), indent=1))
-    steps = [(6, 'diversity', diversity_speed),   # first: a fresh heap (see the notebook's row-6 notes)
-             (1, 'step', lambda: step_overhead(rounds=rounds)), (2, 'update', lambda: update_speed(rounds=rounds)),
-             (3, 'select', lambda: selection_speed(rounds=max(3, rounds // 2))), (4, 'memory', state_memory),
-             (7, 'diversity_scale', diversity_scale)]
-    for row, key, f in steps:
+    steps = [(1, 'step', 'step_overhead', dict(rounds=rounds)), (2, 'update', 'update_speed', dict(rounds=rounds)),
+             (3, 'select', 'selection_speed', dict(rounds=max(3, rounds // 2))), (4, 'memory', 'state_memory', {}),
+             (6, 'diversity', 'diversity_speed', {}), (7, 'diversity_scale', 'diversity_scale', {})]
+    for row, key, fn, kw in steps:   # each timed row in a fresh process: one row's heap must not tax the next
         if row not in want: continue
-        t = time.perf_counter(); res[key] = f(); save()
+        t = time.perf_counter(); res[key] = _in_fresh_process(fn, kw, threads); save()
         say(f"row {row} ({time.perf_counter() - t:.0f} s): {json.dumps(_jsonable(res[key]), default=str)[:600]}")
     if 5 in want:
         r = sample_efficiency(seeds=seeds, analysis=analysis, log=say)
