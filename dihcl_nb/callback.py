@@ -26,31 +26,36 @@ def _plain_base_loss(loss_func, pred, yb) -> bool:
 
 def _base_loss_none(lf:BaseLoss, inp:Tensor, targ:Tensor) -> Tensor:
     "`BaseLoss.__call__` without reduction on plain tensors: fastai's wraps them in `TensorBase`, whose per-op dispatch costs more than the loss."
-    inp, targ = inp.as_subclass(Tensor), targ.as_subclass(Tensor)
-    if lf.axis not in (-1, inp.ndim - 1): inp, targ = (x.transpose(lf.axis, -1).contiguous() for x in (inp, targ))
-    if lf.floatify and targ.dtype != torch.float16: targ = targ.float()
-    if targ.dtype in (torch.int8, torch.int16, torch.int32): targ = targ.long()
-    if lf.flatten: inp = inp.reshape(-1, inp.shape[-1]) if lf.is_2d else inp.reshape(-1)
     old, lf.func.reduction = lf.func.reduction, 'none'
     try:
-        with torch.no_grad(): return lf.func(inp, targ.reshape(-1) if lf.flatten else targ)
+        with torch.no_grad(), torch._C.DisableTorchFunctionSubclass():   # every op on plain tensors (and returns them)
+            if lf.axis not in (-1, inp.ndim - 1): inp, targ = (x.transpose(lf.axis, -1).contiguous() for x in (inp, targ))
+            if lf.floatify and targ.dtype != torch.float16: targ = targ.float()
+            if targ.dtype in (torch.int8, torch.int16, torch.int32): targ = targ.long()
+            if lf.flatten: inp = inp.reshape(-1, inp.shape[-1]) if lf.is_2d else inp.reshape(-1)
+            l = lf.func(inp, targ.reshape(-1) if lf.flatten else targ)
+            return l if type(l) is Tensor else l.as_subclass(Tensor)
     finally: lf.func.reduction = old
 
 def per_sample_loss(loss_func, pred:Tensor, *yb) -> Tensor:
     "Evaluate `loss_func` on `pred`, `yb` without reduction and return one value per sample (averaging extra dims)."
+    if isinstance(loss_func, _SharedLoss):   # DIHCallback's stand-in for the learner's loss while it trains (see below)
+        if (kept := loss_func.kept_for(pred, yb)) is not None: return kept.clone()   # computed by the training step
+        loss_func = loss_func.loss_func
     if (mix := _mix_handler(loss_func)) is not None:   # MixUp/CutMix: the mixed per-sample loss the step optimises
         return torch.lerp(per_sample_loss(mix.old_lf, pred, *mix.yb1), per_sample_loss(mix.old_lf, pred, *yb),
                           torch.as_tensor(mix.lam, dtype=torch.float32, device=pred.device))
     if _plain_base_loss(loss_func, pred, yb): losses = _base_loss_none(loss_func, pred, yb[0])
     else:
         with torch.no_grad(), NoneReduce(loss_func) as lf: losses = lf(pred, *yb)
-    bs = pred.shape[0] if hasattr(pred, 'shape') else len(pred)
-    if not isinstance(losses, Tensor) or losses.numel() == 0 or losses.numel() % bs:
-        raise ValueError(f"The loss function {loss_func!r} returned shape {tuple(getattr(losses, 'shape', ()))} without "
-                         f"reduction for a batch of {bs}: DIHCallback needs a loss that can be evaluated per sample "
-                         "(one with a `reduction` attribute or argument, like fastai's or torch's losses).")
-    if losses.shape == (bs,) and losses.dtype == torch.float32: return losses
-    return losses.reshape(bs, -1).float().mean(1)
+    with torch._C.DisableTorchFunctionSubclass():   # shape checks on `TensorBase` would cost µs each
+        bs = pred.shape[0] if hasattr(pred, 'shape') else len(pred)
+        if not isinstance(losses, Tensor) or losses.numel() == 0 or losses.numel() % bs:
+            raise ValueError(f"The loss function {loss_func!r} returned shape {tuple(getattr(losses, 'shape', ()))} without "
+                             f"reduction for a batch of {bs}: DIHCallback needs a loss that can be evaluated per sample "
+                             "(one with a `reduction` attribute or argument, like fastai's or torch's losses).")
+        if losses.shape == (bs,) and losses.dtype == torch.float32: return losses
+        return losses.reshape(bs, -1).float().mean(1)
 
 def prediction_correct(pred:Tensor, y:Tensor) -> Tensor:
     "Whether the argmax class of `pred` equals the target `y`, per sample."
@@ -67,6 +72,61 @@ def _mix_handler(loss_func):
     from fastai.callback.mixup import MixHandler
     mix = getattr(loss_func, '__self__', None)
     return mix if isinstance(mix, MixHandler) and getattr(mix, 'yb1', None) is not None else None
+
+# %% ../nbs/03_callback.ipynb #c62a9f31
+_MEAN_OF_NONE = (nn.CrossEntropyLoss, nn.NLLLoss, nn.BCEWithLogitsLoss, nn.BCELoss, nn.MSELoss, nn.L1Loss,
+                 nn.SmoothL1Loss, nn.HuberLoss)   # reduction='mean' is the mean of the 'none' values (see above)
+
+def _shareable(loss_func) -> bool:
+    "Whether the training step's loss of `loss_func` can be computed from its per-sample values (see above)."
+    f = loss_func.func if isinstance(loss_func, BaseLoss) and type(loss_func).__call__ is BaseLoss.__call__ else loss_func
+    return (type(f) in _MEAN_OF_NONE and getattr(f, 'reduction', None) == 'mean'
+            and not (isinstance(f, (nn.CrossEntropyLoss, nn.NLLLoss)) and f.weight is not None))
+
+class _SharedLoss:
+    "Stands in for the learner's loss while DIHCallback trains: one evaluation gives the step's loss and DIH's per-sample losses."
+    def __init__(self, loss_func):
+        f = loss_func.func if isinstance(loss_func, BaseLoss) else loss_func
+        self.loss_func, self.kept, self._attrs = loss_func, None, f.__dict__   # `f.reduction` is a plain attribute of the torch loss
+        self._ignore = f.ignore_index if isinstance(f, (nn.CrossEntropyLoss, nn.NLLLoss)) else None
+    def __getattr__(self, k):   # everything else (activation, decodes, y_int, ...) is the loss's own
+        if k.startswith('__') or k in ('loss_func', 'kept', '_ignore', '_attrs'): raise AttributeError(k)
+        return getattr(self.loss_func, k)
+    @property
+    def reduction(self) -> str: return self.loss_func.reduction
+    @reduction.setter
+    def reduction(self, v:str): self.loss_func.reduction = v
+    def __repr__(self): return repr(self.loss_func)
+
+    def kept_for(self, pred, yb) -> Tensor|None:
+        "The kept per-sample losses, if they are those of this `pred` and these targets `yb`."
+        k = self.kept
+        return k[2] if k is not None and k[0] is pred and len(yb) == 1 and k[1] is yb[0] else None
+
+    def __call__(self, pred, *yb, **kwargs):
+        lf, attrs = self.loss_func, self._attrs
+        if kwargs or len(yb) != 1 or not isinstance(pred, Tensor) or not isinstance(yb[0], Tensor) or attrs['reduction'] != 'mean':
+            return lf(pred, *yb, **kwargs)                       # not a plain step: the loss as it is
+        attrs['reduction'] = 'none'                              # = lf.reduction, without nn.Module.__setattr__
+        try: l = lf(pred, *yb)
+        finally: attrs['reduction'] = 'mean'
+        y = yb[0]
+        with torch._C.DisableTorchFunctionSubclass():           # plain-tensor ops: TensorBase dispatch costs more than they do
+            if self._ignore is not None and not y.is_floating_point(): loss = l.sum() / (y != self._ignore).sum()
+            else: loss = l.mean()
+            bs, n = pred.shape[0], l.numel()
+            if n and not n % bs:                                 # else after_loss's fallback raises per_sample_loss's error
+                per = l.detach()
+                if per.shape != (bs,) or per.dtype != torch.float32: per = per.reshape(bs, -1).float().mean(1)
+                self.kept = (pred, y, per)
+        return loss if type(l) is Tensor else loss.as_subclass(type(l))   # the type the loss itself returns
+
+def _batch_size(yb) -> int:
+    "`find_bs(yb)`, without `TensorBase` dispatch for the usual tuple of tensors."
+    y = yb[0] if isinstance(yb, tuple) and len(yb) else None
+    if isinstance(y, Tensor):
+        with torch._C.DisableTorchFunctionSubclass(): return y.shape[0]
+    return find_bs(yb)
 
 # %% ../nbs/03_callback.ipynb #59839c34
 def _accepts_reduction(loss_func) -> bool:
@@ -100,7 +160,22 @@ class DIHCallback(Callback):
         check_curriculum_args(metric, selector, gamma, warmup, k_decay, k_min, c, eta, episodes, seed)
         store_attr()
         if diversity is True: self.diversity = Diversity()
-        self.curriculum, self._metric = None, None
+        self.curriculum, self._metric, self._shared, self._bstart = None, None, None, None
+
+    def __setattr__(self, name, value):   # private state, set per batch: skip Callback's check for shadowed Learner attributes (~3 µs)
+        if name.startswith('_'): object.__setattr__(self, name, value)
+        else: super().__setattr__(name, value)
+
+    def __call__(self, event_name):
+        "fastai's event dispatch; an event without a method returns at once instead of failing a lookup through the Learner and its model (~5 µs, 5 times a step)."
+        if event_name != 'after_fit' and event_name not in self.__dict__ and getattr(type(self), event_name, None) is None: return None
+        return super().__call__(event_name)
+
+    @property
+    def _batch_idxs(self) -> Tensor|None:
+        "Sample indices of the current training batch (`None` outside one): sliced only when asked for (diversity hook, `DynamicsRecorder`)."
+        s = self.__dict__.get('_bstart')
+        return None if s is None else self._idxs[s:s + _batch_size(self.learn.yb)]
 
     @property
     def hardness(self) -> Tensor:   return self.curriculum.hardness
@@ -143,7 +218,8 @@ def before_fit(self:DIHCallback):
 
 @patch
 def after_fit(self:DIHCallback):
-    "Apply observations still kept (a `CancelFitException` skips `after_train`); detach the diversity hook; remove the progress-table column."
+    "Put the loss back and apply observations still kept (a `CancelFitException` skips `after_train`); detach the diversity hook; remove the progress-table column."
+    self._unshare()
     if self.curriculum is not None: self._flush()
     if self.diversity is not None: self.diversity.detach()
     if self._metric is not None:
@@ -166,55 +242,81 @@ def before_train(self:DIHCallback):
     if self._sync is None:
         self.learn.dl, self._first = self.dls.train.new(get_idxs=lambda: order, n=len(order), shuffle=False), None
     else: self.learn.dl, self._idxs, self._first = self._sync.loader(self.dls.train, order, self._idxs)   # rank's shard
-    self._pos, self._trained, self._batch_idxs, self._seen = 0, 0, None, []
+    self._pos, self._trained, self._bstart, self._seen, self._n = 0, 0, None, [], len(self._idxs)
     if len(self.learn.dl) == 0 and not self._warned_small:
         warnings.warn(f"The subset of {len(order)} samples is smaller than the batch size {self.dls.train.bs} and the "
                       "training loader drops the last batch: this epoch trains on nothing. Lower the batch size or raise k_min.")
         self._warned_small = True
+    lf = self.learn.loss_func                         # one loss evaluation per step where the loss allows it (see above)
+    self._shared = _SharedLoss(lf) if _shareable(lf) else None
+    if self._shared is not None: self.learn.loss_func = self._shared
+
+@patch
+def _unshare(self:DIHCallback):
+    "Give the learner its own loss back (unless someone replaced the stand-in meanwhile)."
+    shared, self._shared = getattr(self, '_shared', None), None
+    if shared is not None and self.learn.loss_func is shared: self.learn.loss_func = shared.loss_func
 
 @patch
 def before_batch(self:DIHCallback):
-    "Map the batch to its sample indices."
-    if not self.training: return
-    bs = find_bs(self.yb)
-    self._batch_idxs = self._idxs[self._pos:self._pos + bs]
-    if self._first is not None: self._batch_first = self._first[self._pos:self._pos + bs]   # DDP: False for padded repeats
-    self._pos += bs
-    if len(self._batch_idxs) != bs:
-        raise RuntimeError(f"DIHCallback lost track of the sample order: batch of {bs} at position {self._pos - bs} of a "
-                           f"{len(self._idxs)}-sample subset. Another callback changed the training loader's order.")
+    "Mark where the batch starts in the subset: its samples are `_idxs[_pos:_pos + bs]` (sliced only when needed)."
+    if self.learn.training: self._bstart = self._pos
+
+@patch
+def _end_batch(self:DIHCallback, bs:int):
+    "Move past the batch of `bs` samples, checking it lies within the subset."
+    s = self._bstart
+    if s + bs > self._n:
+        raise RuntimeError(f"DIHCallback lost track of the sample order: batch of {bs} at position {s} of a "
+                           f"{self._n}-sample subset. Another callback changed the training loader's order.")
+    self._pos, self._bstart = s + bs, None
+
+@patch
+def after_batch(self:DIHCallback):
+    "A batch cancelled before its loss (`CancelBatchException`) still moves the position on."
+    if self._bstart is not None and self.learn.training: self._end_batch(_batch_size(self.learn.yb))
 
 @patch
 def after_loss(self:DIHCallback):
     "Keep the per-sample losses (and predictions) of this batch, by-products of the training step, with the lr total $H$ now."
-    if not self.training or self._batch_idxs is None: return
-    losses = per_sample_loss(self.learn.loss_func, self.pred, *self.yb)
-    correct = prediction_correct(self.pred, self.yb[0]) if self.metric == 'flip' else None
+    learn, s = self.learn, self._bstart
+    if not learn.training or s is None: return
+    pred, yb, shared = learn.pred, learn.yb, self._shared
+    losses = shared.kept_for(pred, yb) if shared is not None else None   # computed by the step itself (see above)
+    if losses is None: losses = per_sample_loss(learn.loss_func, pred, *yb)   # otherwise: a second evaluation
+    if shared is not None: shared.kept = None
+    if self.metric == 'flip':
+        with torch._C.DisableTorchFunctionSubclass(): correct = prediction_correct(pred, yb[0])
+    else: correct = None
+    bs = losses.shape[0]
     if self._sync is not None:   # DDP: buffered; gathered across ranks and applied in after_train
-        self._sync.add(self._batch_idxs, losses, correct, self._batch_first, self.curriculum.state.lr_total)
+        self._sync.add(self._idxs[s:s + bs], losses, correct, self._first[s:s + bs], self.curriculum.state.lr_total)   # _first: False for padded repeats
     else:                        # single process: kept, and applied once in after_train (see _flush)
-        self._seen.append((self._batch_idxs, losses, correct, self.curriculum.state.lr_total))
-        self._trained += len(self._batch_idxs)
-    self._batch_idxs = None
+        self._seen.append((s, losses, correct, self.curriculum.state.lr_total))
+        self._trained += bs
+    self._end_batch(bs)
 
 @patch
 def after_step(self:DIHCallback):
     "Count the distance the optimiser travelled (Eq. 2)."
-    self.curriculum.state.advance_lr(self.opt.hypers[-1]['lr'])
+    self.curriculum.state.advance_lr(self.learn.opt.hypers[-1]['lr'])
 
 @patch
 def _flush(self:DIHCallback):
     "Apply the kept observations: a sample occurs once per epoch, so one update equals the per-batch ones."
     seen, self._seen = getattr(self, '_seen', []), []
     if not seen: return
-    idxs, losses, correct, H = zip(*seen)
-    sizes = torch.tensor([len(i) for i in idxs])
-    self.curriculum.observe(torch.cat(idxs), torch.cat(losses), torch.cat(correct) if correct[0] is not None else None,
-                            lr_total=torch.tensor(H, dtype=torch.float64).repeat_interleave(sizes))
+    starts, losses, correct, H = zip(*seen)
+    sizes = [len(l) for l in losses]
+    if starts[-1] + sizes[-1] - starts[0] == sum(sizes): idxs = self._idxs[starts[0]:starts[-1] + sizes[-1]]   # consecutive batches
+    else: idxs = torch.cat([self._idxs[s:s + b] for s, b in zip(starts, sizes)])                              # some cancelled
+    self.curriculum.observe(idxs, torch.cat(losses), torch.cat(correct) if correct[0] is not None else None,
+                            lr_total=torch.tensor(H, dtype=torch.float64).repeat_interleave(torch.tensor(sizes)))
 
 @patch
 def after_train(self:DIHCallback):
-    "Update DIH from the epoch's observations in one vectorised call; close the epoch; warn about skipped non-finite losses."
+    "Put the loss back; update DIH from the epoch's observations in one vectorised call; close the epoch; warn about skipped non-finite losses."
+    self._unshare()
     if getattr(self, '_sync', None) is not None: self._trained = self._sync.flush(self.curriculum)   # DDP: all ranks' observations
     else: self._flush()
     skipped = self.curriculum.end_epoch(trained=self._trained)
@@ -224,7 +326,8 @@ def after_train(self:DIHCallback):
 # %% ../nbs/03_callback.ipynb #e5b3c7d9
 @patch
 def _close_open_epoch(self:DIHCallback):
-    "Close an epoch left open by an interrupt, counting only the samples whose loss was observed."
+    "Close an epoch left open by an interrupt, counting only the samples whose loss was observed; put the loss back."
+    self._unshare()
     if self.curriculum is not None and self.curriculum.in_epoch:
         if getattr(self, '_sync', None) is not None: self._trained = self._sync.flush(self.curriculum)   # DDP: buffered
         else: self._flush()                                                                            # kept observations
@@ -244,6 +347,7 @@ def after_cancel_fit(self:DIHCallback):
 def _recover(self:DIHCallback) -> bool:
     "At `before_fit`: repair what an interrupted fit left behind; check a resumed fit. Returns whether a checkpoint was loaded."
     self._close_open_epoch()                                  # KeyboardInterrupt skips every after_* event
+    if isinstance(self.learn.loss_func, _SharedLoss): self.learn.loss_func = self.learn.loss_func.loss_func   # ... also another DIHCallback's
     if getattr(self, '_metric', None) is not None:            # ... including after_fit, which removes the column
         self.learn.metrics = [m for m in self.learn.metrics if m is not self._metric]; self._metric = None
     skip = max([cb._skip_to for cb in self.learn.cbs if type(cb).__name__ == 'SkipToEpoch'], default=0)
