@@ -314,6 +314,13 @@ end
 
 function Link(el) el.target = target(el.target); return el end
 
+-- API entries of private names (`### _SharedLoss`): pandoc's identifier drops the leading underscore, nbdev's links keep it
+function Header(h)
+  local text = pandoc.utils.stringify(h.content)
+  if text:match('^_[%w_.]+$') then h.identifier = text:lower() end
+  return h
+end
+
 function Image(el)
   if cfg.gfm and not el.src:match('^%a[%w+.-]*:') and not el.src:match('^/')
      and el.src:sub(1, #cfg.own_prefix) ~= cfg.own_prefix then
