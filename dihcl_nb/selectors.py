@@ -219,7 +219,7 @@ def _capped_scale(w:np.ndarray, k:int, ws:_Scratch) -> float:
     lam, m = k / float(w.sum(dtype=np.float64)), 0
     capped = ws.get(n, 'mask', np.bool_)
     for _ in range(60):
-        if lam * float(w.max()) < 1 and m == 0: return lam       # nothing capped (the usual case)
+        if m == 0 and lam * float(w.max()) < 1: return lam       # nothing capped (the usual case)
         m_new = int(np.count_nonzero(np.greater_equal(w, 1 / lam, out=capped)))
         if m_new == m: return lam
         m = m_new
@@ -227,8 +227,8 @@ def _capped_scale(w:np.ndarray, k:int, ws:_Scratch) -> float:
         lam = (k - m) / max(float(free.sum(dtype=np.float64)), 1e-30)
     return lam
 
-def _select_numpy(h:np.ndarray, k:int, selector:str, generator:torch.Generator, c, eta) -> tuple:
-    "`select_subset` on the CPU for finite float32 `h` (k < n): (indices, inclusion probabilities or None for 1s)."
+def _select_numpy(h:np.ndarray, hmax:float, k:int, selector:str, generator:torch.Generator, c, eta) -> tuple:
+    "`select_subset` on the CPU for finite float32 `h` with maximum `hmax` (k < n): (indices, inclusion probabilities or None for 1s)."
     n, ws = len(h), SCRATCH
     rng = _np_rng(generator)
     if selector == 'greedy': return _top_k(h, k, rng, ws), None
@@ -237,11 +237,11 @@ def _select_numpy(h:np.ndarray, k:int, selector:str, generator:torch.Generator, 
         rng.random(out=key, dtype=np.float32); return _top_k(key, k, rng, ws), k / n
     if selector == 'rand': return _top_k(_race_keys(h, rng, key), k, rng, ws), None
     if selector == 'beta': return _top_k(_beta_keys(h, c, rng, ws), k, rng, ws), None
-    w = ws.get(n, 'w'); np.subtract(h, h.max(), out=w); w *= eta        # 'exp': w = e^{η(r − max r)} ∈ (0, 1]
+    w = ws.get(n, 'w'); np.subtract(h, hmax, out=w); w *= eta        # 'exp': w = e^{η(r − max r)} ∈ (0, 1]
     with np.errstate(under='ignore'): np.exp(w, out=w)
     idx = _top_k(_race_keys(w, rng, key), k, rng, ws)
     if np.count_nonzero(w) <= k:   # weights underflowed: the exact fill-up rule of inclusion_probs
-        return idx, inclusion_probs(torch.from_numpy(eta * (h - h.max())), k)[torch.from_numpy(idx)].numpy()
+        return idx, inclusion_probs(torch.from_numpy(eta * (h - hmax)), k)[torch.from_numpy(idx)].numpy()
     lam = _capped_scale(w, k, ws)
     pi = w.take(idx); pi *= lam; np.minimum(pi, 1, out=pi)
     return idx, pi
@@ -258,8 +258,8 @@ def _finite(hardness:Tensor) -> Tensor:
     "DIH as float32 with ±inf saturated to the largest finite values: +inf is the hardest possible, -inf the easiest."
     return torch.nan_to_num(hardness.detach().float(), posinf=_FMAX, neginf=-_FMAX)
 
-def _numpy_hardness(hardness:Tensor, ws:_Scratch) -> np.ndarray:
-    "DIH of a CPU tensor as a finite float32 NumPy array (a view when it already is one; ±inf saturated); NaN is refused."
+def _numpy_hardness(hardness:Tensor, ws:_Scratch) -> tuple:
+    "DIH of a CPU tensor as a finite float32 NumPy array (a view when it already is one; ±inf saturated) and its maximum; NaN is refused."
     t = hardness.detach().reshape(-1)
     if t.dtype == torch.float32: a = t.numpy()
     else: a = ws.get(t.numel(), 'h'); np.copyto(a, t.float().numpy())
@@ -269,7 +269,7 @@ def _numpy_hardness(hardness:Tensor, ws:_Scratch) -> np.ndarray:
         b = ws.get(len(a), 'h')
         if b is not a: np.copyto(b, a)
         a = np.nan_to_num(b, copy=False, posinf=_FMAX, neginf=-_FMAX)
-    return a
+    return a, min(max(float(hi), -_FMAX), _FMAX)   # (the maximum after saturation)
 
 def _beta_c(c:float|None, rmax:float) -> float:
     "The Beta concentration: default max(r) + 1; warn when a given `c` does not exceed max(r)."
@@ -319,10 +319,10 @@ def select_subset(hardness:Tensor,                 # DIH r of all n samples
     k = min(k, n)
     if dev.type != 'cpu': return _select_torch(hardness, k, selector, g, c, eta)
     with SCRATCH.lock:
-        h = _numpy_hardness(hardness, SCRATCH)
+        h, hmax = _numpy_hardness(hardness, SCRATCH)
         if k == n: return torch.arange(n), torch.ones(1).expand(n)
-        if selector == 'beta': c = _beta_c(c, float(h.max()))
-        idx, pi = _select_numpy(h, k, selector, g, c, exp_rate(n) if eta is None else eta)
+        if selector == 'beta': c = _beta_c(c, hmax)
+        idx, pi = _select_numpy(h, hmax, k, selector, g, c, exp_rate(n) if eta is None else eta)
     # equal inclusion probabilities are returned as a broadcast view: no k-sized allocation
     pi = torch.from_numpy(pi) if isinstance(pi, np.ndarray) else torch.full((1,), 1.0 if pi is None else pi).expand(k)
     return torch.from_numpy(idx), pi
