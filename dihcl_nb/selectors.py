@@ -237,11 +237,13 @@ def _select_numpy(h:np.ndarray, hmax:float, k:int, selector:str, generator:torch
         rng.random(out=key, dtype=np.float32); return _top_k(key, k, rng, ws), k / n
     if selector == 'rand': return _top_k(_race_keys(h, rng, key), k, rng, ws), None
     if selector == 'beta': return _top_k(_beta_keys(h, c, rng, ws), k, rng, ws), None
-    w = ws.get(n, 'w'); np.subtract(h, hmax, out=w); w *= eta        # 'exp': w = e^{η(r − max r)} ∈ (0, 1]
-    with np.errstate(under='ignore'): np.exp(w, out=w)
+    w = ws.get(n, 'w')
+    with np.errstate(over='ignore', under='ignore'):   # saturated DIH spans more than float32: −inf, weight 0, as meant
+        np.subtract(h, hmax, out=w); w *= eta; np.exp(w, out=w)      # 'exp': w = e^{η(r − max r)} ∈ [0, 1]
     idx = _top_k(_race_keys(w, rng, key), k, rng, ws)
     if np.count_nonzero(w) <= k:   # weights underflowed: the exact fill-up rule of inclusion_probs
-        return idx, inclusion_probs(torch.from_numpy(eta * (h - hmax)), k)[torch.from_numpy(idx)].numpy()
+        with np.errstate(over='ignore'): logw = torch.from_numpy(eta * (h - hmax))
+        return idx, inclusion_probs(logw, k)[torch.from_numpy(idx)].numpy()
     lam = _capped_scale(w, k, ws)
     pi = w.take(idx); pi *= lam; np.minimum(pi, 1, out=pi)
     return idx, pi
