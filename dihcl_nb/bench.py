@@ -12,7 +12,7 @@ from fastcore.script import call_parse
 from .core import DIHState
 from .curriculum import DIHCurriculum
 from .selectors import SELECTORS, select_subset
-from .callback import DIHCallback
+from .callback import DIHCallback, _DirectDispatch
 from .data import mnist1d_dls, MNIST1DCNN
 from .compare import LearningCurve, METHODS, DATASETS, train_run
 
@@ -48,13 +48,7 @@ def median_ratio(times:pd.DataFrame, num:str, den:str) -> float:
     return float((times[num] / times[den]).median())
 
 # %% ../nbs/70_benchmarks.ipynb #cb7772fb
-class _Lean(Callback):
-    "Events without a method return at once, as in `DIHCallback`: the reference pays no more event dispatch than DIH's callback."
-    def __call__(self, event_name):
-        if event_name != 'after_fit' and event_name not in self.__dict__ and getattr(type(self), event_name, None) is None: return None
-        return super().__call__(event_name)
-
-class _TrainClock(_Lean):
+class _TrainClock(_DirectDispatch):   # events without a method return at once, as in DIHCallback (same dispatch cost)
     "Times the training phase of each epoch (shared by a first- and a last-ordered instance) and counts steps."
     def __init__(self, log:dict, first:bool): self.log, self.first = log, first
     @property
@@ -66,7 +60,7 @@ class _TrainClock(_Lean):
     def after_train(self):
         if not self.first: self.log['seconds'] += CLOCK() - self.log['t0']
 
-class _RandomSubset(_Lean):
+class _RandomSubset(_DirectDispatch):
     "The reference of row 1: train each epoch on a uniformly random subset of `frac`·n samples, without DIH."
     order = 5
     def __init__(self, frac:float, seed:int=0): self.frac, self.g = frac, torch.Generator().manual_seed(seed)
