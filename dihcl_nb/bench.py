@@ -329,7 +329,6 @@ def diversity_scale(n:int=50_000, d:int=128, frac:float=0.4, eps:float=0.1, seed
             f"S = div.stochastic_greedy(z, {int(frac * n)}, sigma=s, eps={eps}, generator=g)\n"
             f"hwm = [int(l.split()[1]) / 1024 for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"   # the child's own peak (Linux)
             f"print(json.dumps(dict(seconds=time.process_time() - t, picked=len(set(S.tolist())), peak_MB=hwm[0] if hwm else None)))")
-    base, _ = _peak_rss_child("import torch; from dihcl_nb.bench import _features; z = _features(10, 2)")
     env = None if mmap_threshold is None else {'MALLOC_MMAP_THRESHOLD_': str(mmap_threshold)}
     t = time.perf_counter(); peak, out = _peak_rss_child(code, timeout, env); wall = time.perf_counter() - t
     r = json.loads(out.strip().splitlines()[-1]) if out else dict(seconds=None, picked=None)
