@@ -108,6 +108,11 @@ def stochastic_greedy(z_cand:Tensor,               # features of the candidates 
     where = [0] * c
     for p, i in enumerate(pool): where[i] = p
     taken, picks, n_av = [False] * c, [], c
+    def take(i:int):                             # pick i: swap-remove it from the pool
+        nonlocal n_av
+        n_av -= 1; p, last = where[i], pool[n_av]
+        pool[p], where[last] = last, p
+        taken[i] = True; picks.append(i)
     while len(picks) < k:
         if s >= n_av:                            # plain greedy step over all available candidates
             if not kern:
@@ -151,14 +156,10 @@ def stochastic_greedy(z_cand:Tensor,               # features of the candidates 
                 b = int(g.argmax()); i = cj[b]
                 if win: cur.add_(Wj[b])          # row b now holds max(0, ω_i· − cur)
                 elif kern: _add_row(A, Bt, i, cur, buf)
-                n_av -= 1; p, last = where[i], pool[n_av]      # swap-remove i from the pool
-                pool[p], where[last] = last, p
-                taken[i] = True; picks.append(i); sel.append(i)
+                take(i); sel.append(i)
             avail[torch.tensor(sel, device=dev)] = False
             continue
-        n_av -= 1; p, last = where[i], pool[n_av]
-        pool[p], where[last] = last, p
-        taken[i] = True; picks.append(i); avail[i] = False
+        take(i); avail[i] = False
     return torch.tensor(picks, dtype=torch.long, device=dev)
 
 # %% ../nbs/22_diversity.ipynb #4aae3ca2
