@@ -24,17 +24,20 @@ def _plain_base_loss(loss_func, pred, yb) -> bool:
     return (isinstance(loss_func, BaseLoss) and type(loss_func).__call__ is BaseLoss.__call__ and len(yb) == 1
             and isinstance(pred, Tensor) and isinstance(yb[0], Tensor) and hasattr(loss_func.func, 'reduction'))
 
+def _base_loss_plain(lf:BaseLoss, inp:Tensor, targ:Tensor) -> Tensor:
+    "`BaseLoss.__call__` on plain tensors, returning a plain tensor (call it under `DisableTorchFunctionSubclass`): fastai's wraps them in `TensorBase`, whose per-op dispatch costs more than the loss."
+    if lf.axis not in (-1, inp.ndim - 1): inp, targ = (x.transpose(lf.axis, -1).contiguous() for x in (inp, targ))
+    if lf.floatify and targ.dtype != torch.float16: targ = targ.float()
+    if targ.dtype in (torch.int8, torch.int16, torch.int32): targ = targ.long()
+    if lf.flatten: inp = inp.reshape(-1, inp.shape[-1]) if lf.is_2d else inp.reshape(-1)
+    l = lf.func(inp, targ.reshape(-1) if lf.flatten else targ)
+    return l if type(l) is Tensor else l.as_subclass(Tensor)
+
 def _base_loss_none(lf:BaseLoss, inp:Tensor, targ:Tensor) -> Tensor:
-    "`BaseLoss.__call__` without reduction on plain tensors: fastai's wraps them in `TensorBase`, whose per-op dispatch costs more than the loss."
+    "`BaseLoss.__call__` without reduction and gradient, on plain tensors."
     old, lf.func.reduction = lf.func.reduction, 'none'
     try:
-        with torch.no_grad(), torch._C.DisableTorchFunctionSubclass():   # every op on plain tensors (and returns them)
-            if lf.axis not in (-1, inp.ndim - 1): inp, targ = (x.transpose(lf.axis, -1).contiguous() for x in (inp, targ))
-            if lf.floatify and targ.dtype != torch.float16: targ = targ.float()
-            if targ.dtype in (torch.int8, torch.int16, torch.int32): targ = targ.long()
-            if lf.flatten: inp = inp.reshape(-1, inp.shape[-1]) if lf.is_2d else inp.reshape(-1)
-            l = lf.func(inp, targ.reshape(-1) if lf.flatten else targ)
-            return l if type(l) is Tensor else l.as_subclass(Tensor)
+        with torch.no_grad(), torch._C.DisableTorchFunctionSubclass(): return _base_loss_plain(lf, inp, targ)
     finally: lf.func.reduction = old
 
 def _per_sample(losses:Tensor, bs:int) -> Tensor:
@@ -92,8 +95,9 @@ class _SharedLoss:
         f = loss_func.func if isinstance(loss_func, BaseLoss) else loss_func
         self.loss_func, self.kept, self._attrs = loss_func, None, f.__dict__   # `f.reduction` is a plain attribute of the torch loss
         self._ignore = f.ignore_index if isinstance(f, (nn.CrossEntropyLoss, nn.NLLLoss)) else None
+        self._base = isinstance(loss_func, BaseLoss) and type(loss_func).__call__ is BaseLoss.__call__
     def __getattr__(self, k):   # everything else (activation, decodes, y_int, ...) is the loss's own
-        if k.startswith('__') or k in ('loss_func', 'kept', '_ignore', '_attrs'): raise AttributeError(k)
+        if k.startswith('__') or k in ('loss_func', 'kept', '_ignore', '_attrs', '_base'): raise AttributeError(k)
         return getattr(self.loss_func, k)
     @property
     def reduction(self) -> str: return self.loss_func.reduction
@@ -110,17 +114,21 @@ class _SharedLoss:
         lf, attrs = self.loss_func, self._attrs
         if kwargs or len(yb) != 1 or not isinstance(pred, Tensor) or not isinstance(yb[0], Tensor) or attrs['reduction'] != 'mean':
             return lf(pred, *yb, **kwargs)                       # not a plain step: the loss as it is
-        attrs['reduction'] = 'none'                              # = lf.reduction, without nn.Module.__setattr__
-        try: l = lf(pred, *yb)
-        finally: attrs['reduction'] = 'mean'
         y = yb[0]
+        attrs['reduction'] = 'none'                              # = lf.reduction, without nn.Module.__setattr__
+        try:
+            if self._base:                                       # fastai's BaseLoss: its steps on plain tensors, typed as it types them
+                with torch._C.DisableTorchFunctionSubclass(): l = _base_loss_plain(lf, pred, y)
+                cls = TensorBase
+            else: l = lf(pred, y); cls = type(l)
+        finally: attrs['reduction'] = 'mean'
         with torch._C.DisableTorchFunctionSubclass():           # plain-tensor ops: TensorBase dispatch costs more than they do
             if self._ignore is not None and not y.is_floating_point(): loss = l.sum() / (y != self._ignore).sum()
             else: loss = l.mean()
             bs, n = pred.shape[0], l.numel()
             if n and not n % bs:                                 # else after_loss's fallback raises per_sample_loss's error
                 self.kept = (pred, y, _per_sample(l.detach(), bs))
-        return loss if type(l) is Tensor else loss.as_subclass(type(l))   # the type the loss itself returns
+        return loss if cls is Tensor else loss.as_subclass(cls)   # the type the loss itself returns
 
 def _batch_size(yb) -> int:
     "`find_bs(yb)`, without `TensorBase` dispatch for the usual tuple of tensors."
