@@ -4,7 +4,9 @@
 
 # %% ../nbs/01_selectors.ipynb #387ccaba
 from __future__ import annotations
-import math, threading, warnings
+import math, os, threading, warnings
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 import numpy as np
 import torch
 from torch import Tensor
@@ -86,10 +88,10 @@ class _Scratch:
         b = self.full.get(name)
         if b is None or b.dtype != np.dtype(dtype): b = self.full[name] = np.empty(n, dtype)
         return b
-    def blk(self, name:str, m:int, dtype=np.float32) -> np.ndarray:
-        "The first `m` elements of the block-sized scratch array `name`."
-        b = self.block.get(name)
-        if b is None or b.dtype != np.dtype(dtype): b = self.block[name] = np.empty(_BLOCK, dtype)
+    def blk(self, name:str, m:int, dtype=np.float32, slot=None) -> np.ndarray:
+        "The first `m` elements of the block-sized scratch array `name` (one set per `slot`, e.g. per thread)."
+        b = self.block.get((slot, name))
+        if b is None or b.dtype != np.dtype(dtype): b = self.block[(slot, name)] = np.empty(_BLOCK, dtype)
         return b[:m]
     @property
     def nbytes(self) -> int:
@@ -128,79 +130,99 @@ def _race_keys(w:np.ndarray, rng:np.random.Generator, out:np.ndarray) -> np.ndar
 
 # %% ../nbs/01_selectors.ipynb #36bb7985
 _LOG4 = math.log(4)
+_LANES = 4       # random streams of one Beta draw, each for a share of the blocks: the draw does not depend on the thread count
+_POOLS = {}      # thread pools by (process, size)
 
-def _uniform_open(rng:np.random.Generator, out:np.ndarray) -> np.ndarray:
-    "Uniforms in (0, 1) into `out`."
-    rng.random(out=out, dtype=out.dtype); np.maximum(out, np.finfo(out.dtype).tiny, out=out); return out
+def _bb_try(lo:np.ndarray, hi:np.ndarray, rng:np.random.Generator, B, dt) -> tuple:
+    "One proposal of Cheng's BB per element for Beta(lo, hi), 1 ≤ lo ≤ hi: the log-odds L, the log G of a uniform that is independent of L given acceptance, and whether accepted."
+    m = len(lo)
+    al = np.add(lo, hi, out=B('al', m, dt))                                                     # α
+    be = np.multiply(lo, hi, out=B('be', m, dt)); be *= 2; be -= al
+    ga = np.subtract(al, 2, out=B('ga', m, dt)); np.divide(ga, be, out=be); np.sqrt(be, out=be)   # β
+    np.divide(1, be, out=ga); ga += lo                                                          # γ = lo + 1/β
+    u1 = rng.random(out=B('u1', m, dt), dtype=dt); u2 = rng.random(out=B('u2', m, dt), dtype=dt)
+    d = np.subtract(1, u1, out=B('d', m, dt))          # BB's uniform d ∈ (0, 1]; u1 = 0 makes v = +inf: rejected (NaN test)
+    np.divide(d, u1, out=u1); v = np.log(u1, out=u1); v *= be                                    # v = β·logit(d)
+    np.subtract(1, u2, out=u2); d *= d; d *= u2; z = np.log(d, out=d)                            # log(d²u₂), u₂ ∈ (0, 1]
+    w = np.exp(v, out=B('w', m, dt)); w *= lo                                                    # w = lo·eᵛ
+    t = np.add(w, hi, out=u2); t /= al; np.log(t, out=t); t *= al                                 # α log((hi + w)/α)
+    np.multiply(ga, v, out=v); np.subtract(v, t, out=t); t -= _LOG4                              # accept iff t ≥ log(d²u₂)
+    acc = np.greater_equal(t, z, out=B('acc', m, np.bool_))
+    np.subtract(z, t, out=z)                                                                     # G = log(d²u₂e^{−t}) ≤ 0
+    np.divide(w, hi, out=w); np.log(w, out=w)                                                    # L = log(w/hi)
+    return w, z, acc
 
-def _bb_setup(h:np.ndarray, c:float, rng:np.random.Generator, buf):
-    "Constants of Cheng's BB for Beta(a', b') — a = h clipped into (0, c), b = c − a, each lifted by 1 where ≤ 1 — with the lifts' log-odds terms."
-    m, eps = len(h), 1e-6 * c
-    a = np.clip(h, eps, c - eps, out=buf('a', m)); b = np.subtract(c, a, out=buf('b', m))   # in buf's dtype
-    lift = buf('lift', m); lift.fill(0)
-    for x, sign in ((a, 1.0), (b, -1.0)):        # Stuart: logit Beta(a, b) = logit Beta(a+1, b) + log(U)/a
-        low = np.less_equal(x, 1, out=buf('low', m, np.bool_))
-        if not low.any(): continue
-        f = buf('f', m); np.copyto(f, low)
-        lu = np.log(_uniform_open(rng, buf('u', m)), out=buf('u', m)); lu *= f; lu /= x
-        if sign > 0: lift += lu
-        else: lift -= lu
-        x += f
-    lo, hi = np.minimum(a, b, out=buf('lo', m)), np.maximum(a, b, out=buf('hi', m))
-    al = np.add(lo, hi, out=buf('al', m))
-    be = np.multiply(lo, hi, out=buf('be', m)); be *= 2; be -= al
-    np.divide(np.subtract(al, 2, out=buf('ga', m)), be, out=be); np.sqrt(be, out=be)           # β
-    ga = np.divide(1, be, out=buf('ga', m)); ga += lo                                          # γ = lo + 1/β
-    ala = np.log(al, out=buf('ala', m)); ala *= al; ala -= _LOG4                               # α log α − log 4
-    sg = buf('sg', m); np.copyto(sg, np.less_equal(a, b, out=buf('low', m, np.bool_))); sg *= 2; sg -= 1   # +1 where a' ≤ b'
-    return (be, ga, al, ala, lo, hi), sg, lift
-
-def _bb_round(be, ga, al, ala, lo, hi, u1, u2, v, t) -> np.ndarray:
-    "One BB proposal per element into `v`; whether it is accepted. Overwrites `u1`, `u2`, `t`."
-    np.subtract(1, u1, out=v); np.divide(u1, v, out=v); np.log(v, out=v); v *= be          # v = β·logit(u1)
-    z = np.multiply(u1, u1, out=u1); z *= u2; np.log(z, out=z)                               # log(u1²u2)
-    np.exp(v, out=t); t *= lo; t += hi; np.log(t, out=t); t *= al; np.subtract(ala, t, out=t)   # eᵛ = inf: rejected, rightly
-    t += np.multiply(ga, v, out=u2)
-    return np.greater_equal(t, z)
-
-def _beta_keys(h:np.ndarray, c:float, rng:np.random.Generator, ws:_Scratch, max_rounds:int=64) -> np.ndarray:
-    "Log-odds of one θ_i ~ Beta(h_i, c − h_i) per element (h clipped into (0, c)): a first proposal block by block, then the rejected together."
-    n = len(h)
-    key = ws.get(n, 'key')
-    dt = np.float32 if c <= 1e3 else np.float64     # BB's test subtracts terms of size α·log α: float64 for large c
-    B = lambda name, m, dtype=dt: ws.blk(name, m, dtype)
-    held = ('idx', 'be', 'ga', 'al', 'ala', 'lo', 'hi', 'base', 'sg')   # what a rejected sample needs to propose again
-    R = 0                                                                # rejected so far, kept at the front of the 'rj_' arrays
+def _beta_lane(h, c, dt, clip, blift, seed, key, starts, lane, ws, max_rounds) -> None:
+    "Log-odds of θ_i ~ Beta(h_i, c − h_i) into `key` for the blocks at `starts`, from one random stream: a proposal each, then the rejected of these blocks together."
+    rng, n, eps, slot = np.random.default_rng(seed), len(h), 1e-6 * c, threading.get_ident()
+    B = lambda name, m, dtype: ws.blk(name, m, dtype, slot)
+    held = ('idx', 'lo', 'hi', 'la', 'sw', 'ex')          # what a rejected sample needs to propose again
+    rj = lambda name: ws.full[f'rj{lane}_{name}']
+    R = 0                                                  # rejected so far, at the front of this lane's 'rj' arrays
     with np.errstate(over='ignore', divide='ignore', invalid='ignore', under='ignore'):
-        for s in range(0, n, _BLOCK):
+        for s in starts:
             e = min(n, s + _BLOCK); m = e - s
-            consts, sg, lift = _bb_setup(h[s:e], c, rng, B)
-            v = B('v', m)
-            acc = _bb_round(*consts, _uniform_open(rng, B('u1', m)), _uniform_open(rng, B('u2', m)), v, B('t', m))
-            # θ(lo, hi) = w/(hi + w), w = lo·eᵛ: log-odds log lo − log hi + v; θ(a', b') = 1 − θ(lo, hi) where a' > b'
-            lo, hi = consts[4], consts[5]
-            out = np.log(lo, out=key[s:e]); out -= np.log(hi, out=B('t', m)); out *= sg; out += lift   # the base
-            rej = np.flatnonzero(~acc)
+            a = np.clip(h[s:e], eps, c - eps, out=B('a', m, dt)) if clip else h[s:e]
+            hi = np.subtract(c, a, out=B('hi', m, dt))
+            low = np.less_equal(a, 1, out=B('low', m, np.bool_))
+            la = np.divide(low, a, out=B('la', m, dt)); lo = np.add(a, low, out=B('lo', m, dt))    # a ≤ 1 lifted: 1/a, a + 1
+            ex = None
+            if blift and (bl := np.less(hi, 1, out=B('bl', m, np.bool_))).any():                   # b < 1 lifted, with its own uniform
+                ex = np.log1p(np.negative(rng.random(out=B('ex', m, dt), dtype=dt), out=B('ex', m, dt)), out=B('ex', m, dt))
+                ex /= hi; ex *= bl; np.negative(ex, out=ex); hi += bl                                # −log(U)/b where lifted
+            sw = np.greater(lo, hi, out=B('sw', m, np.bool_))
+            if sw.any(): lo, hi = np.minimum(lo, hi, out=B('lo2', m, dt)), np.maximum(lo, hi, out=B('hi2', m, dt))
+            else: sw = None                                                                          # (θ(a, b) = 1 − θ(b, a))
+            L, G, acc = _bb_try(lo, hi, rng, B, dt)
+            if sw is not None: np.negative(L, out=L, where=sw)
+            G *= la; out = np.add(L, G, out=key[s:e])
+            if ex is not None: out += ex
+            rej = np.flatnonzero(np.logical_not(acc, out=acc))
             if len(rej):
-                vals = ((rej + s).astype(np.int32 if n < 2**31 else np.int64), *(x[rej] for x in consts), out[rej], sg[rej])
-                for name, x in zip(held, vals): _grow(ws, 'rj_' + name, R + len(rej), x.dtype)[R:R + len(rej)] = x
+                vals = ((rej + s).astype(np.int32 if n < 2**31 else np.int64), lo[rej], hi[rej], la[rej],
+                        sw[rej] if sw is not None else np.zeros(len(rej), np.bool_), ex[rej] if ex is not None else np.zeros(len(rej), dt))
+                for name, x in zip(held, vals): _grow(ws, f'rj{lane}_{name}', R + len(rej), x.dtype)[R:R + len(rej)] = x
                 R += len(rej)
-            out += np.multiply(sg, v, out=v)
-        for _ in range(max_rounds):       # the rejected propose again, all blocks together (≥ 68% accepted each round)
+        for _ in range(max_rounds):      # the rejected propose again, all of this lane's blocks together (≥ 68% accepted each round)
             if R == 0: break
-            w = 0                         # write position of those rejected again (≤ read position: in place)
+            w = 0                        # write position of those rejected again (≤ read position: in place)
             for s in range(0, R, _BLOCK):
-                e = min(R, s + _BLOCK); m = e - s
-                idx, be, ga, al, ala, lo, hi, base, sg = (ws.full['rj_' + k][s:e] for k in held)
-                v = B('v', m)
-                acc = _bb_round(be, ga, al, ala, lo, hi, _uniform_open(rng, B('u1', m)), _uniform_open(rng, B('u2', m)), v, B('t', m))
-                ok = np.flatnonzero(acc); key[idx[ok]] = base[ok] + sg[ok] * v[ok]
-                bad = np.flatnonzero(~acc)
-                for k in held: x = ws.full['rj_' + k]; x[w:w + len(bad)] = x[s:e][bad]
+                e = min(R, s + _BLOCK)
+                idx, lo, hi, la, sw, ex = (rj(k)[s:e] for k in held)
+                L, G, acc = _bb_try(lo, hi, rng, B, dt)
+                np.negative(L, out=L, where=sw); G *= la; L += G; L += ex
+                ok = np.flatnonzero(acc); key[idx[ok]] = L[ok]
+                bad = np.flatnonzero(np.logical_not(acc, out=acc))
+                for k in held: x = rj(k); x[w:w + len(bad)] = x[s:e][bad]
                 w += len(bad)
             R = w
         if R:    # only parameters beyond floating point (|r| ~ 1e38, saturated ±inf) get here: θ at its mean
-            key[ws.full['rj_idx'][:R]] = ws.full['rj_base'][:R]
+            idx, lo, hi, sw = (rj(k)[:R] for k in ('idx', 'lo', 'hi', 'sw'))
+            L = np.log(lo / hi); np.negative(L, out=L, where=sw); key[idx] = L
+
+def _pool(threads:int) -> ThreadPoolExecutor:
+    "A thread pool of this size for this process (a forked child makes its own)."
+    k = (os.getpid(), threads)
+    if k not in _POOLS: _POOLS[k] = ThreadPoolExecutor(threads, thread_name_prefix='dihcl-beta')
+    return _POOLS[k]
+
+def _beta_keys(h:np.ndarray, c:float, rng:np.random.Generator, ws:_Scratch, max_rounds:int=64, threads:int|None=None) -> np.ndarray:
+    "Log-odds of one θ_i ~ Beta(h_i, c − h_i) per element (h clipped into (0, c)), on up to `threads` threads (default: torch's)."
+    n = len(h)
+    key = ws.get(n, 'key')
+    dt = np.float32 if c <= 1e3 else np.float64     # BB's test subtracts terms of size α·log α: float64 for large c
+    eps = 1e-6 * c
+    hlo, hhi = float(h.min()), float(h.max())
+    clip = h.dtype != dt or not (eps <= hlo and hhi <= c - eps)
+    blift = c - min(hhi, c - eps) < 1               # some b = c − a is below 1
+    starts = range(0, n, _BLOCK)
+    lanes = min(_LANES, len(starts))
+    seeds = rng.integers(0, 2**63, size=lanes)
+    jobs = [partial(_beta_lane, h, c, dt, clip, blift, int(seeds[j]), key, starts[j::lanes], j, ws, max_rounds) for j in range(lanes)]
+    t = min(lanes, threads or torch.get_num_threads(), os.cpu_count() or 1)
+    if t <= 1:
+        for job in jobs: job()
+    else: list(_pool(t).map(lambda job: job(), jobs))   # NumPy releases the GIL in its loops and random fills
     return key
 
 def _grow(ws:_Scratch, name:str, size:int, dtype) -> np.ndarray:
