@@ -152,53 +152,51 @@ def _bb_try(lo:np.ndarray, hi:np.ndarray, rng:np.random.Generator, B, dt) -> tup
     np.divide(w, hi, out=w); np.log(w, out=w)                                                    # L = log(w/hi)
     return w, z, acc
 
+def _beta_try(a, c, eps, clip, blift, dt, rng, B, out) -> np.ndarray:
+    "One attempt per element at the log-odds of θ ~ Beta(a, c − a) into `out` (a clipped into (0, c)); returns the mask of the rejected (their `out` is meaningless)."
+    m = len(a)
+    if clip: a = np.clip(a, eps, c - eps, out=B('a', m, dt))
+    hi = np.subtract(c, a, out=B('hi', m, dt))
+    low = np.less_equal(a, 1, out=B('low', m, np.bool_))
+    la = np.divide(low, a, out=B('la', m, dt)); lo = np.add(a, low, out=B('lo', m, dt))          # a ≤ 1 lifted: 1/a, a + 1
+    ex = None
+    if blift and (bl := np.less(hi, 1, out=B('bl', m, np.bool_))).any():                         # b < 1 lifted, with its own uniform
+        ex = np.log1p(np.negative(rng.random(out=B('ex', m, dt), dtype=dt), out=B('ex', m, dt)), out=B('ex', m, dt))
+        ex /= hi; ex *= bl; np.negative(ex, out=ex); hi += bl                                      # −log(U)/b where lifted
+    sw = np.greater(lo, hi, out=B('sw', m, np.bool_))
+    if sw.any(): lo, hi = np.minimum(lo, hi, out=B('lo2', m, dt)), np.maximum(lo, hi, out=B('hi2', m, dt))
+    else: sw = None                                                                                # (θ(a, b) = 1 − θ(b, a))
+    L, G, acc = _bb_try(lo, hi, rng, B, dt)
+    if sw is not None: np.negative(L, out=L, where=sw)
+    G *= la; np.add(L, G, out=out)
+    if ex is not None: out += ex
+    return np.logical_not(acc, out=acc)
+
 def _beta_lane(h, c, dt, clip, blift, seed, key, starts, lane, ws, max_rounds) -> None:
-    "Log-odds of θ_i ~ Beta(h_i, c − h_i) into `key` for the blocks at `starts`, from one random stream: a proposal each, then the rejected of these blocks together."
+    "Log-odds of θ_i ~ Beta(h_i, c − h_i) into `key` for the blocks at `starts`, from one random stream: an attempt each, then the rejected of these blocks together."
     rng, n, eps, slot = np.random.default_rng(seed), len(h), 1e-6 * c, threading.get_ident()
     B = lambda name, m, dtype: ws.blk(name, m, dtype, slot)
-    held = ('idx', 'lo', 'hi', 'la', 'sw', 'ex')          # what a rejected sample needs to propose again
-    rj = lambda name: ws.full[f'rj{lane}_{name}']
-    R = 0                                                  # rejected so far, at the front of this lane's 'rj' arrays
+    try_ = lambda a, out: _beta_try(a, c, eps, clip, blift, dt, rng, B, out)
+    itype, name = (np.int32 if n < 2**31 else np.int64), f'rj{lane}'
+    R = 0                                                  # rejected so far: their indices at the front of this lane's 'rj' array
     with np.errstate(over='ignore', divide='ignore', invalid='ignore', under='ignore'):
         for s in starts:
-            e = min(n, s + _BLOCK); m = e - s
-            a = np.clip(h[s:e], eps, c - eps, out=B('a', m, dt)) if clip else h[s:e]
-            hi = np.subtract(c, a, out=B('hi', m, dt))
-            low = np.less_equal(a, 1, out=B('low', m, np.bool_))
-            la = np.divide(low, a, out=B('la', m, dt)); lo = np.add(a, low, out=B('lo', m, dt))    # a ≤ 1 lifted: 1/a, a + 1
-            ex = None
-            if blift and (bl := np.less(hi, 1, out=B('bl', m, np.bool_))).any():                   # b < 1 lifted, with its own uniform
-                ex = np.log1p(np.negative(rng.random(out=B('ex', m, dt), dtype=dt), out=B('ex', m, dt)), out=B('ex', m, dt))
-                ex /= hi; ex *= bl; np.negative(ex, out=ex); hi += bl                                # −log(U)/b where lifted
-            sw = np.greater(lo, hi, out=B('sw', m, np.bool_))
-            if sw.any(): lo, hi = np.minimum(lo, hi, out=B('lo2', m, dt)), np.maximum(lo, hi, out=B('hi2', m, dt))
-            else: sw = None                                                                          # (θ(a, b) = 1 − θ(b, a))
-            L, G, acc = _bb_try(lo, hi, rng, B, dt)
-            if sw is not None: np.negative(L, out=L, where=sw)
-            G *= la; out = np.add(L, G, out=key[s:e])
-            if ex is not None: out += ex
-            rej = np.flatnonzero(np.logical_not(acc, out=acc))
-            if len(rej):
-                vals = ((rej + s).astype(np.int32 if n < 2**31 else np.int64), lo[rej], hi[rej], la[rej],
-                        sw[rej] if sw is not None else np.zeros(len(rej), np.bool_), ex[rej] if ex is not None else np.zeros(len(rej), dt))
-                for name, x in zip(held, vals): _grow(ws, f'rj{lane}_{name}', R + len(rej), x.dtype)[R:R + len(rej)] = x
-                R += len(rej)
-        for _ in range(max_rounds):      # the rejected propose again, all of this lane's blocks together (≥ 68% accepted each round)
+            e = min(n, s + _BLOCK)
+            rej = np.flatnonzero(try_(h[s:e], key[s:e]))
+            if len(rej): np.add(rej, s, out=_grow(ws, name, R + len(rej), itype)[R:R + len(rej)]); R += len(rej)
+        for _ in range(max_rounds):      # the rejected try again, all of this lane's blocks together (≥ 68% accepted each round)
             if R == 0: break
-            w = 0                        # write position of those rejected again (≤ read position: in place)
+            pend, w = ws.full[name], 0   # w: write position of those rejected again (≤ read position: in place)
             for s in range(0, R, _BLOCK):
-                e = min(R, s + _BLOCK)
-                idx, lo, hi, la, sw, ex = (rj(k)[s:e] for k in held)
-                L, G, acc = _bb_try(lo, hi, rng, B, dt)
-                np.negative(L, out=L, where=sw); G *= la; L += G; L += ex
-                ok = np.flatnonzero(acc); key[idx[ok]] = L[ok]
-                bad = np.flatnonzero(np.logical_not(acc, out=acc))
-                for k in held: x = rj(k); x[w:w + len(bad)] = x[s:e][bad]
-                w += len(bad)
+                idx = pend[s:min(R, s + _BLOCK)]; m = len(idx)
+                out = B('out', m, np.float32)
+                bad = try_(np.take(h, idx, out=B('h', m, h.dtype)), out)
+                ok = np.flatnonzero(np.logical_not(bad, out=B('ok', m, np.bool_))); key[idx[ok]] = out[ok]
+                again = idx[bad]; pend[w:w + len(again)] = again; w += len(again)
             R = w
         if R:    # only parameters beyond floating point (|r| ~ 1e38, saturated ±inf) get here: θ at its mean
-            idx, lo, hi, sw = (rj(k)[:R] for k in ('idx', 'lo', 'hi', 'sw'))
-            L = np.log(lo / hi); np.negative(L, out=L, where=sw); key[idx] = L
+            idx = ws.full[name][:R]; a = np.clip(h[idx].astype(np.float64), eps, c - eps)
+            key[idx] = np.log(a) - np.log(c - a)
 
 def _pool(threads:int) -> ThreadPoolExecutor:
     "A thread pool of this size for this process (a forked child makes its own)."
