@@ -435,7 +435,7 @@ def dihcl_bench(
     out:str='dihcl_bench',      # output folder: results.json, summary.md, curves CSV and plot
     seeds:int=3,                # seeds for row 5
     analysis:bool=True,         # row 5: also run the one-change-at-a-time analysis variants
-    rounds:int=15,              # interleaved rounds of row 1 (rows 2–3: a third, at least 5)
+    rounds:int=40,              # interleaved rounds of row 1 (rows 2–3: a third, 5 to 9)
     threads:int=1,              # torch CPU threads
 ):
     "Run the efficiency benchmarks of DIHCL, print each figure as a ratio against its same-run reference, save results."
@@ -450,8 +450,8 @@ def dihcl_bench(
         res['meta'] = dict(date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), torch=torch.__version__, threads=torch.get_num_threads(),
                            cpus=os.cpu_count(), gpu='none (CPU only)')
         path.write_text(json.dumps(_jsonable(res), indent=1))
-    steps = [(1, 'step', 'step_overhead', dict(rounds=rounds)), (2, 'update', 'update_speed', dict(rounds=max(5, rounds // 3))),
-             (3, 'select', 'selection_speed', dict(rounds=max(5, rounds // 3))), (4, 'memory', 'state_memory', {}),
+    steps = [(1, 'step', 'step_overhead', dict(rounds=rounds)), (2, 'update', 'update_speed', dict(rounds=min(9, max(5, rounds // 3)))),
+             (3, 'select', 'selection_speed', dict(rounds=min(9, max(5, rounds // 3)))), (4, 'memory', 'state_memory', {}),
              (6, 'diversity', 'diversity_speed', {}), (7, 'diversity_scale', 'diversity_scale', {})]
     for row, key, fn, kw in steps:   # each timed row in a fresh process: one row's heap must not tax the next
         if row not in want: continue
