@@ -93,8 +93,9 @@ def _check_batch(self:DIHState, idxs:Tensor, correct:Tensor|None, weights:Tensor
     for name, t in (('correct', correct), ('weights', weights)):
         if t is not None and t.numel() != idxs.numel():
             raise ValueError(f"{name} has {t.numel()} values for {idxs.numel()} indices; pass one per sample.")
-    if idxs.device.type == 'cpu' and (int(idxs.min()) < 0 or int(idxs.max()) >= self.n):
-        raise ValueError(f"idxs must lie in [0, {self.n}); got values in [{int(idxs.min())}, {int(idxs.max())}].")
+    if idxs.device.type == 'cpu':
+        lo, hi = (int(v) for v in torch.aminmax(idxs))   # one pass for both ends
+        if lo < 0 or hi >= self.n: raise ValueError(f"idxs must lie in [0, {self.n}); got values in [{lo}, {hi}].")
 
 # %% ../nbs/00_core.ipynb #08088678
 def _instantaneous(self:DIHState, idxs:Tensor, losses:Tensor, correct:Tensor|None, last_loss:Tensor) -> Tensor:

@@ -4,13 +4,14 @@
 
 # %% ../nbs/02_curriculum.ipynb #80bfd522
 from __future__ import annotations
-import math, warnings
+import functools, math, warnings
+import numpy as np
 import torch
 from torch import Tensor
 from fastcore.basics import patch
 from torch.utils.data import Sampler, Dataset
 from .core import DIHState, METRICS, check_choice, check_interval, check_episodes
-from .selectors import SELECTORS, select_subset, subset_size
+from .selectors import SELECTORS, SCRATCH, select_subset, subset_size
 
 # %% auto #0
 __all__ = ['QUANTILES', 'check_curriculum_args', 'DIHCurriculum', 'IndexedDataset', 'DIHSampler']
@@ -86,10 +87,11 @@ def start_epoch(self:DIHCurriculum) -> Tensor:
     "Choose the subset of the coming epoch, shuffled for training; returns its indices (on the state's device)."
     if self.in_epoch: self.end_epoch()
     k, dev = self.next_size(), self.state.device
-    if k >= self.n:
-        idxs, pi = torch.arange(self.n, device=dev), torch.ones(self.n, device=dev)
-    else:
-        idxs, pi = select_subset(self.hardness, k, self.selector, self.generator, c=self.c, eta=self.eta)
+    if k >= self.n:    # all samples with π = 1: the permutation is the subset (no index, probability or scatter pass)
+        self.inclusion.fill_(1.0)
+        self.subset = torch.randperm(self.n, generator=self.generator).to(dev)
+        return self.subset
+    idxs, pi = select_subset(self.hardness, k, self.selector, self.generator, c=self.c, eta=self.eta)
     self.inclusion.fill_(1.0)
     self.inclusion[idxs] = pi.to(dev)
     self.subset = idxs[torch.randperm(len(idxs), generator=self.generator).to(dev)]
@@ -106,13 +108,32 @@ def observe(self:DIHCurriculum,
     w = self.inclusion[idxs.to(self.state.device)] if self.selector == 'exp' else None
     self.state.observe(idxs, losses, correct, weights=w, lr_total=lr_total)
 
+@functools.lru_cache(maxsize=8)
+def _quantile_plan(n:int) -> tuple:
+    "What `torch.quantile` (linear) reads for `QUANTILES` of `n` values: the order statistics (and the largest, where NaN sorts) and the lerp weights."
+    rank = np.asarray(QUANTILES, np.float32).astype(np.float64) * (n - 1)   # as torch: float32 q, float64 ranks
+    below, above = np.floor(rank).astype(np.intp), np.ceil(rank).astype(np.intp)
+    take = np.concatenate([below, above, [n - 1]])
+    return np.unique(take), take, torch.from_numpy((rank - below).astype(np.float32))
+
+def _quantiles(h:Tensor) -> Tensor:
+    "`torch.quantile(h, QUANTILES)` of float32 DIH, bit for bit; on the CPU by selection in a reused buffer instead of a full sort."
+    if h.device.type != 'cpu' or h.dtype != torch.float32:
+        return torch.quantile(h.float(), torch.tensor(QUANTILES, device=h.device))
+    kth, take, w = _quantile_plan(h.numel())
+    with SCRATCH.lock:     # the selectors' buffer: no fresh pages, and the ones the next selection reads
+        part = SCRATCH.get(h.numel(), 'part'); np.copyto(part, h.numpy()); part.partition(kth)
+        v = torch.from_numpy(part.take(take))
+    m = len(w)
+    if math.isnan(v[-1]): return torch.full((m,), math.nan)                 # as torch: NaN when any value is NaN
+    return v[:m].lerp_(v[m:2 * m], w)                                       # torch's own lerp on the same operands
+
 @patch
 def end_epoch(self:DIHCurriculum, trained:int|None=None) -> int:
     "Close the open epoch: log its size and DIH quantiles; return how many non-finite losses it skipped."
     if not self.in_epoch: return 0
     self.subset_sizes.append(len(self.subset) if trained is None else int(trained))
-    q = torch.quantile(self.hardness.float()[:2**24], torch.tensor(QUANTILES, device=self.state.device))
-    self.history.append(q.cpu())
+    self.history.append(_quantiles(self.hardness[:2**24]).cpu())   # torch.quantile's limit: the first 2²⁴ samples
     self.subset, self.epoch = None, self.epoch + 1
     total = int(self.state.n_nonfinite)
     new, self._nonfinite_seen = total - self._nonfinite_seen, total
