@@ -5,6 +5,7 @@
 # %% ../nbs/03_callback.ipynb #275727f1
 from __future__ import annotations
 import warnings
+import numpy as np
 import torch
 from torch import Tensor
 from fastai.basics import *
@@ -321,7 +322,7 @@ def _flush(self:DIHCallback):
     if starts[-1] + sizes[-1] - starts[0] == sum(sizes): idxs = self._idxs[starts[0]:starts[-1] + sizes[-1]]   # consecutive batches
     else: idxs = torch.cat([self._idxs[s:s + b] for s, b in zip(starts, sizes)])                              # some cancelled
     self.curriculum.observe(idxs, torch.cat(losses), torch.cat(correct) if correct[0] is not None else None,
-                            lr_total=torch.tensor(H, dtype=torch.float64).repeat_interleave(torch.tensor(sizes)))
+                            lr_total=torch.from_numpy(np.repeat(np.asarray(H, np.float64), sizes)))   # (NumPy: ~8 µs, torch's repeat_interleave ~50)
 
 @patch
 def after_train(self:DIHCallback):
