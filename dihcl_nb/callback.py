@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 from fastai.basics import *
 from fastai.callback.core import Callback
@@ -25,13 +26,17 @@ def _plain_base_loss(loss_func, pred, yb) -> bool:
     return (isinstance(loss_func, BaseLoss) and type(loss_func).__call__ is BaseLoss.__call__ and len(yb) == 1
             and isinstance(pred, Tensor) and isinstance(yb[0], Tensor) and hasattr(loss_func.func, 'reduction'))
 
-def _base_loss_plain(lf:BaseLoss, inp:Tensor, targ:Tensor) -> Tensor:
-    "`BaseLoss.__call__` on plain tensors, returning a plain tensor (call it under `DisableTorchFunctionSubclass`): fastai's wraps them in `TensorBase`, whose per-op dispatch costs more than the loss."
+def _base_loss_inputs(lf:BaseLoss, inp:Tensor, targ:Tensor) -> tuple:
+    "What `BaseLoss.__call__` hands its torch loss: class axis last, target cast, both flattened (call under `DisableTorchFunctionSubclass`)."
     if lf.axis not in (-1, inp.ndim - 1): inp, targ = (x.transpose(lf.axis, -1).contiguous() for x in (inp, targ))
     if lf.floatify and targ.dtype != torch.float16: targ = targ.float()
     if targ.dtype in (torch.int8, torch.int16, torch.int32): targ = targ.long()
-    if lf.flatten: inp = inp.reshape(-1, inp.shape[-1]) if lf.is_2d else inp.reshape(-1)
-    l = lf.func(inp, targ.reshape(-1) if lf.flatten else targ)
+    if lf.flatten: inp, targ = (inp.reshape(-1, inp.shape[-1]) if lf.is_2d else inp.reshape(-1)), targ.reshape(-1)
+    return inp, targ
+
+def _base_loss_plain(lf:BaseLoss, inp:Tensor, targ:Tensor) -> Tensor:
+    "`BaseLoss.__call__` on plain tensors, returning a plain tensor (call it under `DisableTorchFunctionSubclass`): fastai's wraps them in `TensorBase`, whose per-op dispatch costs more than the loss."
+    l = lf.func(*_base_loss_inputs(lf, inp, targ))
     return l if type(l) is Tensor else l.as_subclass(Tensor)
 
 def _base_loss_none(lf:BaseLoss, inp:Tensor, targ:Tensor) -> Tensor:
@@ -97,8 +102,10 @@ class _SharedLoss:
         self.loss_func, self.kept, self._attrs = loss_func, None, f.__dict__   # `f.reduction` is a plain attribute of the torch loss
         self._ignore = f.ignore_index if isinstance(f, (nn.CrossEntropyLoss, nn.NLLLoss)) else None
         self._base = isinstance(loss_func, BaseLoss) and type(loss_func).__call__ is BaseLoss.__call__
+        # cross-entropy on class indices is log_softmax then nll_loss (as torch computes it): the step keeps nll's fused mean
+        self._ce = self._base and type(f) is nn.CrossEntropyLoss and f.weight is None and f.label_smoothing == 0
     def __getattr__(self, k):   # everything else (activation, decodes, y_int, ...) is the loss's own
-        if k.startswith('__') or k in ('loss_func', 'kept', '_ignore', '_attrs', '_base'): raise AttributeError(k)
+        if k.startswith('__') or k in ('loss_func', 'kept', '_ignore', '_attrs', '_base', '_ce'): raise AttributeError(k)
         return getattr(self.loss_func, k)
     @property
     def reduction(self) -> str: return self.loss_func.reduction
@@ -116,6 +123,15 @@ class _SharedLoss:
         if kwargs or len(yb) != 1 or not isinstance(pred, Tensor) or not isinstance(yb[0], Tensor) or attrs['reduction'] != 'mean':
             return lf(pred, *yb, **kwargs)                       # not a plain step: the loss as it is
         y = yb[0]
+        if self._ce and not y.is_floating_point():
+            with torch._C.DisableTorchFunctionSubclass():
+                inp, targ = _base_loss_inputs(lf, pred, y)
+                if inp.ndim == 2:                                # (N, C): cross_entropy's own two steps, its mean fused
+                    lsm = F.log_softmax(inp, 1)
+                    loss = F.nll_loss(lsm, targ, ignore_index=self._ignore)
+                    l, bs = F.nll_loss(lsm.detach(), targ, reduction='none', ignore_index=self._ignore), pred.shape[0]
+                    if l.numel() and not l.numel() % bs: self.kept = (pred, y, _per_sample(l, bs))
+                    return loss.as_subclass(TensorBase)
         attrs['reduction'] = 'none'                              # = lf.reduction, without nn.Module.__setattr__
         try:
             if self._base:                                       # fastai's BaseLoss: its steps on plain tensors, typed as it types them
