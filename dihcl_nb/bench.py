@@ -87,7 +87,7 @@ def _clocked(learn:Learner) -> dict:
     learn.add_cbs([_TrainClock(log, True), _TrainClock(log, False)])
     return log
 
-def step_overhead(rounds:int=7,            # measured epochs of each learner
+def step_overhead(rounds:int=7,            # measured epochs of each variant
                   metric:str='dloss',       # DIH metric
                   selector:str='exp',       # DIH selector
                   frac:float=0.85,          # subset size of every epoch
@@ -95,22 +95,23 @@ def step_overhead(rounds:int=7,            # measured epochs of each learner
                   bs:int=128,               # batch size
                   channels:int=64,          # MNIST1DCNN width
                   seed:int=0) -> dict:
-    "Row 1: CPU seconds per training step with `DIHCallback` over the same fit on random subsets of the same size (with fastai's loss evaluation, and with the stand-in's plain-tensor one)."
+    "Row 1: CPU seconds per training step with `DIHCallback` over the same fit on random subsets of the same size (with fastai's loss evaluation, and with the stand-in's plain-tensor one): one learner whose callbacks are switched per epoch."
     dls = mnist1d_dls(bs=bs, n_samples=n_samples)
-    def make(*cbs):
-        torch.manual_seed(seed)
-        return Learner(dls, MNIST1DCNN(channels), loss_func=CrossEntropyLossFlat(), cbs=list(cbs))
-    learners = {'plain': make(_RandomSubset(frac, seed)), 'plain_fastloss': make(_RandomSubset(frac, seed), _PlainTensorLoss()),
-                'dih': make(DIHCallback(metric, selector, warmup=0, k_decay=frac, k_min=frac, seed=seed, show_subset=False))}
-    logs = {nm: _clocked(l) for nm, l in learners.items()}
+    torch.manual_seed(seed)
+    subset, fast = _RandomSubset(frac, seed), _PlainTensorLoss()
+    dih = DIHCallback(metric, selector, warmup=0, k_decay=frac, k_min=frac, seed=seed, show_subset=False)
+    learn = Learner(dls, MNIST1DCNN(channels), loss_func=CrossEntropyLossFlat(), cbs=[subset, fast, dih])
+    log = _clocked(learn)
+    runs = {'plain': (subset,), 'plain_fastloss': (subset, fast), 'dih': (dih,)}
     def epoch(nm):
-        log = logs[nm]; log.update(seconds=0., steps=0)
-        with learners[nm].no_bar(), learners[nm].no_logging(): learners[nm].fit(1, 1e-3)
+        for cb in (subset, fast, dih): cb.run = cb in runs[nm]   # (fastai sets `run` back to True after each fit)
+        log.update(seconds=0., steps=0)
+        with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
         return log['seconds'] / max(log['steps'], 1), log['steps']
     rows, rng = [], np.random.default_rng(seed)
     for r in range(rounds + 1):       # a seeded random order in each round; the first round warms up
         row = {}
-        for nm in rng.permutation(list(learners)): row[nm], row[nm + '_steps'] = epoch(nm)
+        for nm in rng.permutation(list(runs)): row[nm], row[nm + '_steps'] = epoch(nm)
         if r: rows.append(row)
     t = pd.DataFrame(rows)
     return dict(ratio=median_ratio(t, 'dih', 'plain'), plain_ms=float(t.plain.median() * 1e3),
@@ -119,6 +120,7 @@ def step_overhead(rounds:int=7,            # measured epochs of each learner
                 ratios_same_loss=(t.dih / t.plain_fastloss).round(4).tolist(),
                 steps=int(t.dih_steps.iloc[0]), same_steps=bool((t.dih_steps == t.plain_steps).all() and (t.dih_steps == t.plain_fastloss_steps).all()),
                 settings=dict(metric=metric, selector=selector, frac=frac, bs=bs, channels=channels))
+
 
 # %% ../nbs/70_benchmarks.ipynb #2958b9b4
 def loop_observe(st:DIHState, idxs:Tensor, losses:Tensor) -> None:
