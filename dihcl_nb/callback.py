@@ -123,10 +123,10 @@ class _SharedLoss:
         if kwargs or len(yb) != 1 or not isinstance(pred, Tensor) or not isinstance(yb[0], Tensor) or attrs['reduction'] != 'mean':
             return lf(pred, *yb, **kwargs)                       # not a plain step: the loss as it is
         y = yb[0]
-        if self._ce and not y.is_floating_point():
+        if self._ce:
             with torch._C.DisableTorchFunctionSubclass():
                 inp, targ = _base_loss_inputs(lf, pred, y)
-                if inp.ndim == 2:                                # (N, C): cross_entropy's own two steps, its mean fused
+                if inp.ndim == 2 and not targ.is_floating_point():   # (N, C), class indices: cross_entropy's own two steps, its mean fused
                     lsm = F.log_softmax(inp, 1)
                     loss = F.nll_loss(lsm, targ, ignore_index=self._ignore)
                     l, bs = F.nll_loss(lsm.detach(), targ, reduction='none', ignore_index=self._ignore), pred.shape[0]
