@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_selectors.ipynb #387ccaba
 from __future__ import annotations
-import math, os, threading, warnings
+import math, os, queue, threading, warnings
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 import numpy as np
@@ -131,7 +131,6 @@ def _race_keys(w:np.ndarray, rng:np.random.Generator, out:np.ndarray) -> np.ndar
 # %% ../nbs/01_selectors.ipynb #36bb7985
 _LOG4 = math.log(4)
 _LANES = 4       # random streams of one Beta draw, each for a share of the blocks: the draw does not depend on the thread count
-_POOLS = {}      # thread pools by (process, size)
 
 def _bb_try(lo:np.ndarray, hi:np.ndarray, rng:np.random.Generator, B, dt) -> tuple:
     "One proposal of Cheng's BB per element for Beta(lo, hi), 1 ≤ lo ≤ hi: the log-odds L, the log G of a uniform that is independent of L given acceptance, and whether accepted."
@@ -172,9 +171,9 @@ def _beta_try(a, c, eps, clip, blift, dt, rng, B, out) -> np.ndarray:
     if ex is not None: out += ex
     return np.logical_not(acc, out=acc)
 
-def _beta_lane(h, c, dt, clip, blift, seed, key, starts, lane, ws, max_rounds) -> None:
-    "Log-odds of θ_i ~ Beta(h_i, c − h_i) into `key` for the blocks at `starts`, from one random stream: an attempt each, then the rejected of these blocks together."
-    rng, n, eps, slot = np.random.default_rng(seed), len(h), 1e-6 * c, threading.get_ident()
+def _beta_lane(h, c, dt, clip, blift, seed, key, starts, lane, ws, max_rounds, slot=0) -> None:
+    "Log-odds of θ_i ~ Beta(h_i, c − h_i) into `key` for the blocks at `starts`, from one random stream: an attempt each, then the rejected of these blocks together (block scratch of `slot`)."
+    rng, n, eps = np.random.default_rng(seed), len(h), 1e-6 * c
     B = lambda name, m, dtype: ws.blk(name, m, dtype, slot)
     try_ = lambda a, out: _beta_try(a, c, eps, clip, blift, dt, rng, B, out)
     itype, name = (np.int32 if n < 2**31 else np.int64), f'rj{lane}'
@@ -198,11 +197,18 @@ def _beta_lane(h, c, dt, clip, blift, seed, key, starts, lane, ws, max_rounds) -
             idx = ws.full[name][:R]; a = np.clip(h[idx].astype(np.float64), eps, c - eps)
             key[idx] = np.log(a) - np.log(c - a)
 
-def _pool(threads:int) -> ThreadPoolExecutor:
-    "A thread pool of this size for this process (a forked child makes its own)."
-    k = (os.getpid(), threads)
-    if k not in _POOLS: _POOLS[k] = ThreadPoolExecutor(threads, thread_name_prefix='dihcl-beta')
-    return _POOLS[k]
+def _run_lanes(jobs:list, threads:int) -> None:
+    "Run `jobs(slot)` on `threads` threads, each job with a scratch slot no other running job has; no thread outlives the call."
+    if threads <= 1:
+        for job in jobs: job(slot=0)
+        return
+    free = queue.SimpleQueue()
+    for i in range(threads): free.put(i)
+    def run(job):
+        slot = free.get()
+        try: job(slot=slot)
+        finally: free.put(slot)
+    with ThreadPoolExecutor(threads, thread_name_prefix='dihcl-beta') as ex: list(ex.map(run, jobs))   # NumPy releases the GIL in its loops
 
 def _beta_keys(h:np.ndarray, c:float, rng:np.random.Generator, ws:_Scratch, max_rounds:int=64, threads:int|None=None) -> np.ndarray:
     "Log-odds of one θ_i ~ Beta(h_i, c − h_i) per element (h clipped into (0, c)), on up to `threads` threads (default: torch's)."
@@ -217,10 +223,7 @@ def _beta_keys(h:np.ndarray, c:float, rng:np.random.Generator, ws:_Scratch, max_
     lanes = min(_LANES, len(starts))
     seeds = rng.integers(0, 2**63, size=lanes)
     jobs = [partial(_beta_lane, h, c, dt, clip, blift, int(seeds[j]), key, starts[j::lanes], j, ws, max_rounds) for j in range(lanes)]
-    t = min(lanes, threads or torch.get_num_threads(), os.cpu_count() or 1)
-    if t <= 1:
-        for job in jobs: job()
-    else: list(_pool(t).map(lambda job: job(), jobs))   # NumPy releases the GIL in its loops and random fills
+    _run_lanes(jobs, min(lanes, threads or torch.get_num_threads(), os.cpu_count() or 1))
     return key
 
 def _grow(ws:_Scratch, name:str, size:int, dtype) -> np.ndarray:
