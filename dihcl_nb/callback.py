@@ -21,9 +21,13 @@ from .diversity import Diversity
 __all__ = ['per_sample_loss', 'prediction_correct', 'DIHCallback']
 
 # %% ../nbs/03_callback.ipynb #a528b91f
+def _is_plain_base(loss_func) -> bool:
+    "Whether `loss_func` is a fastai `BaseLoss` that does not override `__call__` (its steps can be taken on plain tensors)."
+    return isinstance(loss_func, BaseLoss) and type(loss_func).__call__ is BaseLoss.__call__
+
 def _plain_base_loss(loss_func, pred, yb) -> bool:
-    "Whether `loss_func` is a fastai `BaseLoss` (not overriding `__call__`) on one tensor target: `_base_loss_none` applies."
-    return (isinstance(loss_func, BaseLoss) and type(loss_func).__call__ is BaseLoss.__call__ and len(yb) == 1
+    "Whether `loss_func` is a plain fastai `BaseLoss` on one tensor target: `_base_loss_none` applies."
+    return (_is_plain_base(loss_func) and len(yb) == 1
             and isinstance(pred, Tensor) and isinstance(yb[0], Tensor) and hasattr(loss_func.func, 'reduction'))
 
 def _base_loss_inputs(lf:BaseLoss, inp:Tensor, targ:Tensor) -> tuple:
@@ -91,7 +95,7 @@ _MEAN_OF_NONE = (nn.CrossEntropyLoss, nn.NLLLoss, nn.BCEWithLogitsLoss, nn.BCELo
 
 def _shareable(loss_func) -> bool:
     "Whether the training step's loss of `loss_func` can be computed from its per-sample values (see above)."
-    f = loss_func.func if isinstance(loss_func, BaseLoss) and type(loss_func).__call__ is BaseLoss.__call__ else loss_func
+    f = loss_func.func if _is_plain_base(loss_func) else loss_func
     return (type(f) in _MEAN_OF_NONE and getattr(f, 'reduction', None) == 'mean'
             and not (isinstance(f, (nn.CrossEntropyLoss, nn.NLLLoss)) and f.weight is not None))
 
@@ -101,7 +105,7 @@ class _SharedLoss:
         f = loss_func.func if isinstance(loss_func, BaseLoss) else loss_func
         self.loss_func, self.kept, self._attrs = loss_func, None, f.__dict__   # `f.reduction` is a plain attribute of the torch loss
         self._ignore = f.ignore_index if isinstance(f, (nn.CrossEntropyLoss, nn.NLLLoss)) else None
-        self._base = isinstance(loss_func, BaseLoss) and type(loss_func).__call__ is BaseLoss.__call__
+        self._base = _is_plain_base(loss_func)
         # cross-entropy on class indices is log_softmax then nll_loss (as torch computes it): the step keeps nll's fused mean
         self._ce = self._base and type(f) is nn.CrossEntropyLoss and f.weight is None and f.label_smoothing == 0
     def __getattr__(self, k):   # everything else (activation, decodes, y_int, ...) is the loss's own
@@ -112,6 +116,11 @@ class _SharedLoss:
     @reduction.setter
     def reduction(self, v:str): self.loss_func.reduction = v
     def __repr__(self): return repr(self.loss_func)
+
+    def _keep(self, pred, y, l:Tensor):
+        "Keep the per-sample values of unreduced losses `l` with the `pred` and target they belong to (unless `l` does not split into the batch: then after_loss's fallback raises per_sample_loss's error)."
+        bs, n = pred.shape[0], l.numel()
+        if n and not n % bs: self.kept = (pred, y, _per_sample(l.detach(), bs))
 
     def kept_for(self, pred, yb) -> Tensor|None:
         "The kept per-sample losses, if they are those of this `pred` and these targets `yb`."
@@ -129,8 +138,7 @@ class _SharedLoss:
                 if inp.ndim == 2 and not targ.is_floating_point():   # (N, C), class indices: cross_entropy's own two steps, its mean fused
                     lsm = F.log_softmax(inp, 1)
                     loss = F.nll_loss(lsm, targ, ignore_index=self._ignore)
-                    l, bs = F.nll_loss(lsm.detach(), targ, reduction='none', ignore_index=self._ignore), pred.shape[0]
-                    if l.numel() and not l.numel() % bs: self.kept = (pred, y, _per_sample(l, bs))
+                    self._keep(pred, y, F.nll_loss(lsm.detach(), targ, reduction='none', ignore_index=self._ignore))
                     return loss.as_subclass(TensorBase)
         attrs['reduction'] = 'none'                              # = lf.reduction, without nn.Module.__setattr__
         try:
@@ -142,9 +150,7 @@ class _SharedLoss:
         with torch._C.DisableTorchFunctionSubclass():           # plain-tensor ops: TensorBase dispatch costs more than they do
             if self._ignore is not None and not y.is_floating_point(): loss = l.sum() / (y != self._ignore).sum()
             else: loss = l.mean()
-            bs, n = pred.shape[0], l.numel()
-            if n and not n % bs:                                 # else after_loss's fallback raises per_sample_loss's error
-                self.kept = (pred, y, _per_sample(l.detach(), bs))
+            self._keep(pred, y, l)
         return loss if cls is Tensor else loss.as_subclass(cls)   # the type the loss itself returns
 
 def _batch_size(yb) -> int:
