@@ -210,13 +210,14 @@ def _run_lanes(jobs:list, threads:int) -> None:
         finally: free.put(slot)
     with ThreadPoolExecutor(threads, thread_name_prefix='dihcl-beta') as ex: list(ex.map(run, jobs))   # NumPy releases the GIL in its loops
 
-def _beta_keys(h:np.ndarray, c:float, rng:np.random.Generator, ws:_Scratch, max_rounds:int=64, threads:int|None=None) -> np.ndarray:
+def _beta_keys(h:np.ndarray, c:float, rng:np.random.Generator, ws:_Scratch, max_rounds:int=64, threads:int|None=None,
+               hrange:tuple|None=None) -> np.ndarray:   # (min h, max h) when the caller knows them
     "Log-odds of one θ_i ~ Beta(h_i, c − h_i) per element (h clipped into (0, c)), on up to `threads` threads (default: torch's)."
     n = len(h)
     key = ws.get(n, 'key')
     dt = np.float32 if c <= 1e3 else np.float64     # BB's test subtracts terms of size α·log α: float64 for large c
     eps = 1e-6 * c
-    hlo, hhi = float(h.min()), float(h.max())
+    hlo, hhi = (float(h.min()), float(h.max())) if hrange is None else hrange
     clip = h.dtype != dt or not (eps <= hlo and hhi <= c - eps)
     blift = c - min(hhi, c - eps) < 1               # some b = c − a is below 1
     starts = range(0, n, _BLOCK)
@@ -250,8 +251,8 @@ def _capped_scale(w:np.ndarray, k:int, ws:_Scratch) -> float:
         lam = (k - m) / max(float(free.sum(dtype=np.float64)), 1e-30)
     return lam
 
-def _select_numpy(h:np.ndarray, hmax:float, k:int, selector:str, generator:torch.Generator, c, eta) -> tuple:
-    "`select_subset` on the CPU for finite float32 `h` with maximum `hmax` (k < n): (indices, inclusion probabilities or None for 1s)."
+def _select_numpy(h:np.ndarray, hmin:float, hmax:float, k:int, selector:str, generator:torch.Generator, c, eta) -> tuple:
+    "`select_subset` on the CPU for finite float32 `h` with minimum `hmin` and maximum `hmax` (k < n): (indices, inclusion probabilities or None for 1s)."
     n, ws = len(h), SCRATCH
     rng = _np_rng(generator)
     if selector == 'greedy': return _top_k(h, k, rng, ws), None
@@ -259,7 +260,7 @@ def _select_numpy(h:np.ndarray, hmax:float, k:int, selector:str, generator:torch
     if selector == 'uniform':
         rng.random(out=key, dtype=np.float32); return _top_k(key, k, rng, ws), k / n
     if selector == 'rand': return _top_k(_race_keys(h, rng, key), k, rng, ws), None
-    if selector == 'beta': return _top_k(_beta_keys(h, c, rng, ws), k, rng, ws), None
+    if selector == 'beta': return _top_k(_beta_keys(h, c, rng, ws, hrange=(hmin, hmax)), k, rng, ws), None
     w = ws.get(n, 'w')
     with np.errstate(over='ignore', under='ignore'):   # saturated DIH spans more than float32: −inf, weight 0, as meant
         np.subtract(h, hmax, out=w); w *= eta; np.exp(w, out=w)      # 'exp': w = e^{η(r − max r)} ∈ [0, 1]
@@ -284,7 +285,7 @@ def _finite(hardness:Tensor) -> Tensor:
     return torch.nan_to_num(hardness.detach().float(), posinf=_FMAX, neginf=-_FMAX)
 
 def _numpy_hardness(hardness:Tensor, ws:_Scratch) -> tuple:
-    "DIH of a CPU tensor as a finite float32 NumPy array (a view when it already is one; ±inf saturated) and its maximum; NaN is refused."
+    "DIH of a CPU tensor as a finite float32 NumPy array (a view when it already is one; ±inf saturated), its minimum and maximum; NaN is refused."
     t = hardness.detach().reshape(-1)
     if t.dtype == torch.float32: a = t.numpy()
     else: a = ws.get(t.numel(), 'h'); np.copyto(a, t.float().numpy())
@@ -294,7 +295,8 @@ def _numpy_hardness(hardness:Tensor, ws:_Scratch) -> tuple:
         b = ws.get(len(a), 'h')
         if b is not a: np.copyto(b, a)
         a = np.nan_to_num(b, copy=False, posinf=_FMAX, neginf=-_FMAX)
-    return a, min(max(float(hi), -_FMAX), _FMAX)   # (the maximum after saturation)
+    sat = lambda v: min(max(float(v), -_FMAX), _FMAX)
+    return a, sat(lo), sat(hi)   # (the extremes after saturation)
 
 def _beta_c(c:float|None, rmax:float) -> float:
     "The Beta concentration: default max(r) + 1; warn when a given `c` does not exceed max(r)."
@@ -344,10 +346,10 @@ def select_subset(hardness:Tensor,                 # DIH r of all n samples
     k = min(k, n)
     if dev.type != 'cpu': return _select_torch(hardness, k, selector, g, c, eta)
     with SCRATCH.lock:
-        h, hmax = _numpy_hardness(hardness, SCRATCH)
+        h, hmin, hmax = _numpy_hardness(hardness, SCRATCH)
         if k == n: return torch.arange(n), torch.ones(1).expand(n)
         if selector == 'beta': c = _beta_c(c, hmax)
-        idx, pi = _select_numpy(h, hmax, k, selector, g, c, exp_rate(n) if eta is None else eta)
+        idx, pi = _select_numpy(h, hmin, hmax, k, selector, g, c, exp_rate(n) if eta is None else eta)
     # equal inclusion probabilities are returned as a broadcast view: no k-sized allocation
     pi = torch.from_numpy(pi) if isinstance(pi, np.ndarray) else torch.full((1,), 1.0 if pi is None else pi).expand(k)
     return torch.from_numpy(idx), pi
