@@ -71,7 +71,7 @@ class _RandomSubset(_DirectDispatch):
         order = torch.randperm(n, generator=self.g)[:int(round(self.frac * n))].tolist()
         self.learn.dl = self.dls.train.new(get_idxs=lambda: order, n=len(order), shuffle=False)
 
-class _PlainTensorLoss(_DirectDispatch):
+class _LossStandIn(_DirectDispatch):
     "Reference of row 1's second ratio: while training, DIHCallback's loss stand-in in place of the learner's loss (the same loss evaluation, per-sample values included) and nothing else of DIHCL."
     order = 5
     def before_train(self):
@@ -93,16 +93,16 @@ def step_overhead(rounds:int=7,            # measured epochs of each variant
                   bs:int=128,               # batch size
                   channels:int=64,          # MNIST1DCNN width
                   seed:int=0) -> dict:
-    "Row 1: CPU seconds per training step with `DIHCallback` over the same fit on random subsets of the same size (with fastai's loss evaluation, and with the stand-in's plain-tensor one): one learner whose callbacks are switched per epoch."
+    "Row 1: CPU seconds per training step with `DIHCallback` over the same fit on random subsets of the same size (with fastai's loss evaluation, and with DIHCallback's loss stand-in alone): one learner whose callbacks are switched per epoch."
     dls = mnist1d_dls(bs=bs, n_samples=n_samples)
     torch.manual_seed(seed)
-    subset, fast = _RandomSubset(frac, seed), _PlainTensorLoss()
+    subset, stand_in = _RandomSubset(frac, seed), _LossStandIn()
     dih = DIHCallback(metric, selector, warmup=0, k_decay=frac, k_min=frac, seed=seed, show_subset=False)
-    learn = Learner(dls, MNIST1DCNN(channels), loss_func=CrossEntropyLossFlat(), cbs=[subset, fast, dih])
+    learn = Learner(dls, MNIST1DCNN(channels), loss_func=CrossEntropyLossFlat(), cbs=[subset, stand_in, dih])
     log = _clocked(learn)
-    runs = {'plain': (subset,), 'plain_fastloss': (subset, fast), 'dih': (dih,)}
+    runs = {'plain': (subset,), 'plain_fastloss': (subset, stand_in), 'dih': (dih,)}
     def epoch(nm):
-        for cb in (subset, fast, dih): cb.run = cb in runs[nm]   # (fastai sets `run` back to True after each fit)
+        for cb in (subset, stand_in, dih): cb.run = cb in runs[nm]   # (fastai sets `run` back to True after each fit)
         log.update(seconds=0., steps=0)
         with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-3)
         return log['seconds'] / max(log['steps'], 1), log['steps']
@@ -166,7 +166,7 @@ def selection_speed(n:int=1_281_167, frac:float=0.85, rounds:int=5, selectors=SE
     rng, g = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     fns = {'numpy.random.choice': lambda: rng.choice(n, k, p=p, replace=False)}
     fns.update({s: (lambda s=s: select_subset(r, k, s, g)) for s in selectors})
-    bt = os.cpu_count() or 1 if beta_threads is None else beta_threads
+    bt = (os.cpu_count() or 1) if beta_threads is None else beta_threads
     if 'beta' in selectors and bt > torch.get_num_threads():   # the Beta draw's lanes run on torch's thread count
         def beta_mt():
             with _torch_threads(bt): return select_subset(r, k, 'beta', g)
