@@ -4,9 +4,7 @@
 
 # %% ../nbs/01_selectors.ipynb #387ccaba
 from __future__ import annotations
-import math, os, queue, threading, warnings
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+import math, threading, warnings
 import numpy as np
 import torch
 from torch import Tensor
@@ -88,10 +86,10 @@ class _Scratch:
         b = self.full.get(name)
         if b is None or b.dtype != np.dtype(dtype): b = self.full[name] = np.empty(n, dtype)
         return b
-    def blk(self, name:str, m:int, dtype=np.float32, slot=None) -> np.ndarray:
-        "The first `m` elements of the block-sized scratch array `name` (one set per `slot`, e.g. per thread)."
-        b = self.block.get((slot, name))
-        if b is None or b.dtype != np.dtype(dtype): b = self.block[(slot, name)] = np.empty(_BLOCK, dtype)
+    def blk(self, name:str, m:int, dtype=np.float32) -> np.ndarray:
+        "The first `m` elements of the block-sized scratch array `name`."
+        b = self.block.get(name)
+        if b is None or b.dtype != np.dtype(dtype): b = self.block[name] = np.empty(_BLOCK, dtype)
         return b[:m]
     @property
     def nbytes(self) -> int:
@@ -101,7 +99,7 @@ class _Scratch:
         "Free the workspace."
         self.n, self.full, self.block = None, {}, {}
 
-_BLOCK = 1 << 16     # elements per block of the Beta draw: its temporaries stay in the CPU cache
+_BLOCK = 1 << 15     # samples per batch of the Beta draw: its dozen temporaries (1.5 MB) stay in the CPU's L2 cache
 SCRATCH = _Scratch()
 
 def _np_rng(generator:torch.Generator) -> np.random.Generator:
@@ -130,111 +128,99 @@ def _race_keys(w:np.ndarray, rng:np.random.Generator, out:np.ndarray) -> np.ndar
 
 # %% ../nbs/01_selectors.ipynb #36bb7985
 _LOG4 = math.log(4)
-_LANES = 4       # random streams of one Beta draw, each for a share of the blocks: the draw does not depend on the thread count
+_ONE = {np.dtype(np.float32): (np.uint32, 9, 0x3F800000), np.dtype(np.float64): (np.uint64, 12, 0x3FF0000000000000)}
 
-def _bb_try(lo:np.ndarray, hi:np.ndarray, rng:np.random.Generator, B, dt) -> tuple:
-    "One proposal of Cheng's BB per element for Beta(lo, hi), 1 ≤ lo ≤ hi: the log-odds L, the log G of a uniform that is independent of L given acceptance, and whether accepted."
-    m = len(lo)
-    al = np.add(lo, hi, out=B('al', m, dt))                                                     # α
-    be = np.multiply(lo, hi, out=B('be', m, dt)); be *= 2; be -= al
-    ga = np.subtract(al, 2, out=B('ga', m, dt)); np.divide(ga, be, out=be); np.sqrt(be, out=be)   # β
-    np.divide(1, be, out=ga); ga += lo                                                          # γ = lo + 1/β
-    u1 = rng.random(out=B('u1', m, dt), dtype=dt); u2 = rng.random(out=B('u2', m, dt), dtype=dt)
-    d = np.subtract(1, u1, out=B('d', m, dt))          # BB's uniform d ∈ (0, 1]; u1 = 0 makes v = +inf: rejected (NaN test)
-    np.divide(d, u1, out=u1); v = np.log(u1, out=u1); v *= be                                    # v = β·logit(d)
-    np.subtract(1, u2, out=u2); d *= d; d *= u2; z = np.log(d, out=d)                            # log(d²u₂), u₂ ∈ (0, 1]
-    w = np.exp(v, out=B('w', m, dt)); w *= lo                                                    # w = lo·eᵛ
-    t = np.add(w, hi, out=u2); t /= al; np.log(t, out=t); t *= al                                 # α log((hi + w)/α)
-    np.multiply(ga, v, out=v); np.subtract(v, t, out=t); t -= _LOG4                              # accept iff t ≥ log(d²u₂)
-    acc = np.greater_equal(t, z, out=B('acc', m, np.bool_))
-    np.subtract(z, t, out=z)                                                                     # G = log(d²u₂e^{−t}) ≤ 0
-    np.divide(w, hi, out=w); np.log(w, out=w)                                                    # L = log(w/hi)
-    return w, z, acc
+def _uniforms(bits:np.random.BitGenerator, m:int, dt) -> np.ndarray:
+    "`2m` uniforms on [1, 2) as one fresh array: each mantissa straight from the raw 64-bit output of `bits` (no call per number)."
+    it, shift, one = _ONE[np.dtype(dt)]
+    f = bits.random_raw(m if np.dtype(dt) == np.float32 else 2 * m).view(it)
+    np.right_shift(f, shift, out=f); f |= one
+    return f.view(dt)
 
-def _beta_try(a, c, eps, clip, blift, dt, rng, B, out) -> np.ndarray:
-    "One attempt per element at the log-odds of θ ~ Beta(a, c − a) into `out` (a clipped into (0, c)); returns the mask of the rejected (their `out` is meaningless)."
+def _beta_try(a, c, eps, dt, bits, B, out, clip=False, blift=False, swap=False) -> np.ndarray:
+    "One proposal per element for the log-odds of θ ~ Beta(a, c − a) into `out` (a clipped into (0, c) if `clip`); returns the mask of the rejected (their `out` is meaningless)."
     m = len(a)
-    if clip: a = np.clip(a, eps, c - eps, out=B('a', m, dt))
+    if clip: a = np.clip(a, eps, c - eps, out=B('a2', m, dt))
     hi = np.subtract(c, a, out=B('hi', m, dt))
-    low = np.less_equal(a, 1, out=B('low', m, np.bool_))
-    la = np.divide(low, a, out=B('la', m, dt)); lo = np.add(a, low, out=B('lo', m, dt))          # a ≤ 1 lifted: 1/a, a + 1
-    ex = None
-    if blift and (bl := np.less(hi, 1, out=B('bl', m, np.bool_))).any():                         # b < 1 lifted, with its own uniform
-        ex = np.log1p(np.negative(rng.random(out=B('ex', m, dt), dtype=dt), out=B('ex', m, dt)), out=B('ex', m, dt))
-        ex /= hi; ex *= bl; np.negative(ex, out=ex); hi += bl                                      # −log(U)/b where lifted
-    sw = np.greater(lo, hi, out=B('sw', m, np.bool_))
-    if sw.any(): lo, hi = np.minimum(lo, hi, out=B('lo2', m, dt)), np.maximum(lo, hi, out=B('hi2', m, dt))
-    else: sw = None                                                                                # (θ(a, b) = 1 − θ(b, a))
-    L, G, acc = _bb_try(lo, hi, rng, B, dt)
-    if sw is not None: np.negative(L, out=L, where=sw)
-    G *= la; np.add(L, G, out=out)
+    lo = np.add(a, 1, out=B('lo', m, dt))                      # every a lifted by Stuart's theorem: Beta(a + 1, ·), then + log(U)/a
+    al, ex = c + 1.0, None                                     # α = lo + hi
+    if blift and (bl := np.less(hi, 1, out=B('bl', m, np.bool_))).any():   # b < 1 lifted too, with a uniform of its own
+        ex = np.subtract(2, _uniforms(bits, m, dt)[:m], out=B('ex', m, dt)); np.log(ex, out=ex)
+        ex /= hi; ex *= bl; np.negative(ex, out=ex); hi += bl; al = np.add(lo, hi, out=B('al', m, dt))
+    sw = None
+    if swap and (ex is not None or (amax := float(a.max())) + 1 > c - amax):   # BB wants lo ≤ hi: θ(a, b) = 1 − θ(b, a)
+        sw = np.greater(lo, hi, out=B('sw', m, np.bool_))
+        if sw.any(): lo, hi = np.minimum(lo, hi, out=B('lo2', m, dt)), np.maximum(lo, hi, out=B('hi2', m, dt))
+        else: sw = None
+    ib = np.multiply(lo, hi, out=B('ib', m, dt))               # 1/β = √((2·lo·hi − α)/(α − 2))
+    if ex is None: ib *= 2 / (al - 2); ib -= al / (al - 2)
+    else: ib *= 2; ib -= al; ib /= al - 2
+    np.sqrt(ib, out=ib)
+    f = _uniforms(bits, m, dt); f1, f2 = f[:m], f[m:]
+    d = np.subtract(2, f1, out=B('d', m, dt)); f1 -= 1          # BB's uniform d ∈ (0, 1] and 1 − d (0 makes v = +inf: rejected, NaN test)
+    np.divide(d, f1, out=f1); v = np.log(f1, out=f1); v /= ib   # v = β·logit(d)
+    w = np.exp(v, out=B('w', m, dt)); w *= lo                   # w = lo·eᵛ
+    ga = np.add(lo, ib, out=lo)                                 # γ = lo + 1/β
+    np.subtract(2, f2, out=f2); d *= d; d *= f2; z = np.log(d, out=d)   # log(d²u₂), u₂ ∈ (0, 1]
+    t = np.add(w, hi, out=f2)
+    if ex is None: t *= 1 / al
+    else: t /= al
+    np.log(t, out=t); t *= al                                   # α log((hi + w)/α)
+    np.multiply(ga, v, out=v); np.subtract(v, t, out=t); t -= _LOG4   # accept iff t ≥ log(d²u₂)
+    acc = np.greater_equal(t, z, out=B('acc', m, np.bool_))
+    np.subtract(z, t, out=z)                                    # G = log(d²u₂e^{−t}) ≤ 0: log of a uniform, given acceptance
+    np.divide(w, hi, out=w); np.log(w, out=w)                   # L = log(w/hi): log-odds of Beta(lo, hi)
+    if sw is not None: np.negative(w, out=w, where=sw)
+    z /= a; np.add(w, z, out=out)                               # + log(U)/a
     if ex is not None: out += ex
     return np.logical_not(acc, out=acc)
 
-def _beta_lane(h, c, dt, clip, blift, seed, key, starts, lane, ws, max_rounds, slot=0) -> None:
-    "Log-odds of θ_i ~ Beta(h_i, c − h_i) into `key` for the blocks at `starts`, from one random stream: an attempt each, then the rejected of these blocks together (block scratch of `slot`)."
-    rng, n, eps = np.random.default_rng(seed), len(h), 1e-6 * c
-    B = lambda name, m, dtype: ws.blk(name, m, dtype, slot)
-    try_ = lambda a, out: _beta_try(a, c, eps, clip, blift, dt, rng, B, out)
-    itype, name = (np.int32 if n < 2**31 else np.int64), f'rj{lane}'
-    R = 0                                                  # rejected so far: their indices at the front of this lane's 'rj' array
-    with np.errstate(over='ignore', divide='ignore', invalid='ignore', under='ignore'):
-        for s in starts:
-            e = min(n, s + _BLOCK)
-            rej = np.flatnonzero(try_(h[s:e], key[s:e]))
-            if len(rej): np.add(rej, s, out=_grow(ws, name, R + len(rej), itype)[R:R + len(rej)]); R += len(rej)
-        for _ in range(max_rounds):      # the rejected try again, all of this lane's blocks together (≥ 68% accepted each round)
-            if R == 0: break
-            pend, w = ws.full[name], 0   # w: write position of those rejected again (≤ read position: in place)
-            for s in range(0, R, _BLOCK):
-                idx = pend[s:min(R, s + _BLOCK)]; m = len(idx)
-                out = B('out', m, np.float32)
-                bad = try_(np.take(h, idx, out=B('h', m, h.dtype)), out)
-                ok = np.flatnonzero(np.logical_not(bad, out=B('ok', m, np.bool_))); key[idx[ok]] = out[ok]
-                again = idx[bad]; pend[w:w + len(again)] = again; w += len(again)
-            R = w
-        if R:    # only parameters beyond floating point (|r| ~ 1e38, saturated ±inf) get here: θ at its mean
-            idx = ws.full[name][:R]; a = np.clip(h[idx].astype(np.float64), eps, c - eps)
-            key[idx] = np.log(a) - np.log(c - a)
+def _beta_drain(key, pend, pa, r, try_, B, max_rounds, give_up) -> None:
+    "Propose for the `r` pending samples (indices `pend`, parameters `pa`) until each is accepted, K proposals each at once; after `max_rounds` rounds the rest go to `give_up`."
+    M = len(pend)
+    for _ in range(max_rounds):
+        if r == 0: return
+        K = max(1, min(16, M // (4 * r)))
+        a, out = B('a', r * K, pa.dtype), B('out', r * K, np.float32)
+        a.reshape(r, K)[:] = pa[:r, None]
+        acc = np.logical_not(try_(a, out)).reshape(r, K)
+        first = acc.argmax(1); rows = np.arange(r)                # each sample's first accepted proposal
+        key[pend[:r]] = out.reshape(r, K)[rows, first]
+        again = np.flatnonzero(~acc[rows, first]); r = len(again)
+        pend[:r] = pend[again]; pa[:r] = pa[again]
+    if r: give_up.append(pend[:r].copy())
 
-def _run_lanes(jobs:list, threads:int) -> None:
-    "Run `jobs(slot)` on `threads` threads, each job with a scratch slot no other running job has; no thread outlives the call."
-    if threads <= 1:
-        for job in jobs: job(slot=0)
-        return
-    free = queue.SimpleQueue()
-    for i in range(threads): free.put(i)
-    def run(job):
-        slot = free.get()
-        try: job(slot=slot)
-        finally: free.put(slot)
-    with ThreadPoolExecutor(threads, thread_name_prefix='dihcl-beta') as ex: list(ex.map(run, jobs))   # NumPy releases the GIL in its loops
-
-def _beta_keys(h:np.ndarray, c:float, rng:np.random.Generator, ws:_Scratch, max_rounds:int=64, threads:int|None=None,
+def _beta_keys(h:np.ndarray, c:float, rng:np.random.Generator, ws:_Scratch, max_rounds:int=64,
                hrange:tuple|None=None) -> np.ndarray:   # (min h, max h) when the caller knows them
-    "Log-odds of one θ_i ~ Beta(h_i, c − h_i) per element (h clipped into (0, c)), on up to `threads` threads (default: torch's)."
-    n = len(h)
+    "Log-odds of one θ_i ~ Beta(h_i, c − h_i) per element (h clipped into (0, c))."
+    n, M = len(h), _BLOCK
     key = ws.get(n, 'key')
     dt = np.float32 if c <= 1e3 else np.float64     # BB's test subtracts terms of size α·log α: float64 for large c
     eps = 1e-6 * c
     hlo, hhi = (float(h.min()), float(h.max())) if hrange is None else hrange
-    clip = h.dtype != dt or not (eps <= hlo and hhi <= c - eps)
-    blift = c - min(hhi, c - eps) < 1               # some b = c − a is below 1
-    starts = range(0, n, _BLOCK)
-    lanes = min(_LANES, len(starts))
-    seeds = rng.integers(0, 2**63, size=lanes)
-    jobs = [partial(_beta_lane, h, c, dt, clip, blift, int(seeds[j]), key, starts[j::lanes], j, ws, max_rounds) for j in range(lanes)]
-    _run_lanes(jobs, min(lanes, threads or torch.get_num_threads(), os.cpu_count() or 1))
+    top = min(hhi, c - eps)
+    flags = dict(clip=h.dtype != dt or not (eps <= hlo and hhi <= c - eps), blift=c - top < 1, swap=top + 1 > c - top)
+    bits = np.random.SFC64(int(rng.integers(0, 2**63)))
+    B = ws.blk
+    try_ = lambda a, out: _beta_try(a, c, eps, dt, bits, B, out, **flags)
+    pend, pa = B('pend', M, np.intp), B('pa', M, h.dtype)    # rejected so far: indices and parameters
+    r, pos, give_up = 0, 0, []
+    with np.errstate(over='ignore', divide='ignore', invalid='ignore', under='ignore'):
+        while pos < n:           # each batch: the rejected of the last one, then fresh samples
+            if r > M // 2: _beta_drain(key, pend, pa, r, try_, B, max_rounds, give_up); r = 0   # only never-accepted ones pile up
+            f = min(M - r, n - pos); m = r + f
+            a, out = B('a', m, h.dtype), B('out', m, np.float32)
+            a[:r] = pa[:r]; a[r:] = h[pos:pos + f]
+            rej = try_(a, out)
+            key[pos:pos + f] = out[r:]; key[pend[:r]] = out[:r]   # the rejected are written again when accepted
+            rj = np.flatnonzero(rej); q = int(np.searchsorted(rj, r)); r = len(rj)
+            np.take(pend, rj[:q], out=pend[:q]); np.add(rj[q:], pos - (m - f), out=pend[q:r]); np.take(a, rj, out=pa[:r])
+            pos += f
+        _beta_drain(key, pend, pa, r, try_, B, max_rounds, give_up)
+        if give_up:    # only parameters beyond floating point (|r| ~ 1e38, saturated ±inf) get here: θ at its mean
+            idx = np.concatenate(give_up); a = np.clip(h[idx].astype(np.float64), eps, c - eps)
+            key[idx] = np.log(a) - np.log(c - a)
     return key
-
-def _grow(ws:_Scratch, name:str, size:int, dtype) -> np.ndarray:
-    "Scratch array `name` of at least `size` elements (grown with 25% to spare, kept for later calls)."
-    b = ws.full.get(name)
-    if b is None or len(b) < size or b.dtype != dtype:
-        nb = np.empty(max(size + size // 4, 1024), dtype)
-        if b is not None and b.dtype == dtype: nb[:len(b)] = b
-        b = ws.full[name] = nb
-    return b
 
 # %% ../nbs/01_selectors.ipynb #c98df4b3
 def _capped_scale(w:np.ndarray, k:int, ws:_Scratch) -> float:
