@@ -24,21 +24,19 @@ __all__ = ['CLOCK', 'MAIN_VARIANTS', 'ANALYSIS_VARIANTS', 'SCHEDULE_METHODS', 'i
 # %% ../nbs/70_benchmarks.ipynb #f47a9989
 CLOCK = time.process_time   # CPU seconds of this process: other users of the shared machine barely affect it
 
-def _seconds(f, clock=None) -> float:
-    clock = clock or CLOCK
-    t = clock(); f(); return clock() - t
+def _seconds(f) -> float:
+    t = CLOCK(); f(); return CLOCK() - t
 
 def interleave(fns:dict,        # name → function of no arguments
                rounds:int=5,    # measured rounds
                warmup:int=1,    # discarded rounds first
-               prime:bool=False, # call each function once, untimed, right before its timed call
-               wall=()          # names timed by the wall clock (multi-threaded: CPU time would add up the threads)
+               prime:bool=False # call each function once, untimed, right before its timed call
               ) -> pd.DataFrame:
     "Seconds of each call of each function in `fns`, one call of each per round in a new (seeded) random order (rows = rounds)."
     names, rows, perm = list(fns), [], np.random.default_rng(0).permutation
     def timed(nm):
         if prime: fns[nm]()
-        return _seconds(fns[nm], time.perf_counter if nm in wall else None)
+        return _seconds(fns[nm])
     for r in range(warmup + rounds):
         order = [names[i] for i in perm(len(names))]   # (a rotation would keep every variant right after the same one)
         row = {nm: timed(nm) for nm in order}
@@ -151,14 +149,7 @@ def update_speed(n:int=50_000, B:int=128, rounds:int=7, reps:int=20, seed:int=0)
                 vectorised_us_cold=float(tc.vectorised.median() * 1e6), same_result=same, n=n, B=B)
 
 # %% ../nbs/70_benchmarks.ipynb #80c1929f
-class _torch_threads:
-    "Context manager: torch (and the Beta selector's lanes) on `n` threads meanwhile."
-    def __init__(self, n:int): self.n = n
-    def __enter__(self): self.old = torch.get_num_threads(); torch.set_num_threads(self.n)
-    def __exit__(self, *a): torch.set_num_threads(self.old)
-
-def selection_speed(n:int=1_281_167, frac:float=0.85, rounds:int=5, selectors=SELECTORS, seed:int=0,
-                    beta_threads:int|None=None) -> dict:   # also time 'beta' on this many threads (default: all CPUs)
+def selection_speed(n:int=1_281_167, frac:float=0.85, rounds:int=5, selectors=SELECTORS, seed:int=0) -> dict:
     "Row 3: seconds of `select_subset` per selector against `numpy.random.choice(..., replace=False)`: warm (each call primed by an untimed one) and cold."
     k = int(frac * n)
     r = torch.from_numpy(np.random.default_rng(seed).lognormal(0, 1, n).astype(np.float32))
@@ -166,16 +157,10 @@ def selection_speed(n:int=1_281_167, frac:float=0.85, rounds:int=5, selectors=SE
     rng, g = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     fns = {'numpy.random.choice': lambda: rng.choice(n, k, p=p, replace=False)}
     fns.update({s: (lambda s=s: select_subset(r, k, s, g)) for s in selectors})
-    bt = (os.cpu_count() or 1) if beta_threads is None else beta_threads
-    if 'beta' in selectors and bt > torch.get_num_threads():   # the Beta draw's lanes run on torch's thread count
-        def beta_mt():
-            with _torch_threads(bt): return select_subset(r, k, 'beta', g)
-        fns[f'beta ({bt} threads)'] = beta_mt
     names = [s for s in fns if s != 'numpy.random.choice']
-    wall = [s for s in names if 'threads' in s]
-    t, tc = interleave(fns, rounds=rounds, prime=True, wall=wall), interleave(fns, rounds=rounds, wall=wall)
+    t, tc = interleave(fns, rounds=rounds, prime=True), interleave(fns, rounds=rounds)
     ref = 'numpy.random.choice'
-    return dict(n=n, k=k, wall_clock=wall, ref_ms=float(t[ref].median() * 1e3), ref_ms_cold=float(tc[ref].median() * 1e3),
+    return dict(n=n, k=k, ref_ms=float(t[ref].median() * 1e3), ref_ms_cold=float(tc[ref].median() * 1e3),
                 ms={s: float(t[s].median() * 1e3) for s in names}, speedup={s: median_ratio(t, ref, s) for s in names},
                 ms_cold={s: float(tc[s].median() * 1e3) for s in names}, speedup_cold={s: median_ratio(tc, ref, s) for s in names})
 
