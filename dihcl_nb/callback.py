@@ -259,9 +259,10 @@ def after_fit(self:DIHCallback):
         self.learn.metrics = [m for m in self.learn.metrics if m is not self._metric]
         self._metric = None
 
-# %% ../nbs/03_callback.ipynb #488246bd
+# %% ../nbs/03_callback.ipynb #4f1c2a7e
 from .distributed import DIHSync, is_distributed
 
+# %% ../nbs/03_callback.ipynb #488246bd
 @patch
 def before_train(self:DIHCallback):
     "Choose this epoch's subset and train on it through a loader over exactly those indices."
