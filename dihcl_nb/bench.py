@@ -34,12 +34,12 @@ def interleave(fns:dict,        # name → function of no arguments
               ) -> pd.DataFrame:
     "Seconds of each call of each function in `fns`, one call of each per round in a new (seeded) random order (rows = rounds)."
     names, rows, perm = list(fns), [], np.random.default_rng(0).permutation
-    def timed(nm):
-        if prime: fns[nm]()
-        return _seconds(fns[nm])
+    def timed(f):
+        if prime: f()
+        return _seconds(f)
     for r in range(warmup + rounds):
         order = [names[i] for i in perm(len(names))]   # (a rotation would keep every variant right after the same one)
-        row = {nm: timed(nm) for nm in order}
+        row = {nm: timed(fns[nm]) for nm in order}
         if r >= warmup: rows.append(row)
     return pd.DataFrame(rows)[names]
 
@@ -157,12 +157,11 @@ def selection_speed(n:int=1_281_167, frac:float=0.85, rounds:int=5, selectors=SE
     rng, g = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     fns = {'numpy.random.choice': lambda: rng.choice(n, k, p=p, replace=False)}
     fns.update({s: (lambda s=s: select_subset(r, k, s, g)) for s in selectors})
-    names = [s for s in fns if s != 'numpy.random.choice']
     t, tc = interleave(fns, rounds=rounds, prime=True), interleave(fns, rounds=rounds)
     ref = 'numpy.random.choice'
     return dict(n=n, k=k, ref_ms=float(t[ref].median() * 1e3), ref_ms_cold=float(tc[ref].median() * 1e3),
-                ms={s: float(t[s].median() * 1e3) for s in names}, speedup={s: median_ratio(t, ref, s) for s in names},
-                ms_cold={s: float(tc[s].median() * 1e3) for s in names}, speedup_cold={s: median_ratio(tc, ref, s) for s in names})
+                ms={s: float(t[s].median() * 1e3) for s in selectors}, speedup={s: median_ratio(t, ref, s) for s in selectors},
+                ms_cold={s: float(tc[s].median() * 1e3) for s in selectors}, speedup_cold={s: median_ratio(tc, ref, s) for s in selectors})
 
 
 # %% ../nbs/70_benchmarks.ipynb #00a3d208

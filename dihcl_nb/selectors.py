@@ -153,19 +153,14 @@ def _beta_try(a, c, eps, dt, bits, B, out, clip=False, blift=False, swap=False) 
         if sw.any(): lo, hi = np.minimum(lo, hi, out=B('lo2', m, dt)), np.maximum(lo, hi, out=B('hi2', m, dt))
         else: sw = None
     ib = np.multiply(lo, hi, out=B('ib', m, dt))               # 1/β = √((2·lo·hi − α)/(α − 2))
-    if ex is None: ib *= 2 / (al - 2); ib -= al / (al - 2)
-    else: ib *= 2; ib -= al; ib /= al - 2
-    np.sqrt(ib, out=ib)
+    ib *= 2 / (al - 2); ib -= al / (al - 2); np.sqrt(ib, out=ib)   # (α is one number unless some b was lifted)
     f = _uniforms(bits, m, dt); f1, f2 = f[:m], f[m:]
     d = np.subtract(2, f1, out=B('d', m, dt)); f1 -= 1          # BB's uniform d ∈ (0, 1] and 1 − d (0 makes v = +inf: rejected, NaN test)
     np.divide(d, f1, out=f1); v = np.log(f1, out=f1); v /= ib   # v = β·logit(d)
     w = np.exp(v, out=B('w', m, dt)); w *= lo                   # w = lo·eᵛ
     ga = np.add(lo, ib, out=lo)                                 # γ = lo + 1/β
     np.subtract(2, f2, out=f2); d *= d; d *= f2; z = np.log(d, out=d)   # log(d²u₂), u₂ ∈ (0, 1]
-    t = np.add(w, hi, out=f2)
-    if ex is None: t *= 1 / al
-    else: t /= al
-    np.log(t, out=t); t *= al                                   # α log((hi + w)/α)
+    t = np.add(w, hi, out=f2); t *= 1 / al; np.log(t, out=t); t *= al   # α log((hi + w)/α)
     np.multiply(ga, v, out=v); np.subtract(v, t, out=t); t -= _LOG4   # accept iff t ≥ log(d²u₂)
     acc = np.greater_equal(t, z, out=B('acc', m, np.bool_))
     np.subtract(z, t, out=z)                                    # G = log(d²u₂e^{−t}) ≤ 0: log of a uniform, given acceptance
