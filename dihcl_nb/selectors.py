@@ -99,7 +99,7 @@ class _Scratch:
         "Free the workspace."
         self.n, self.full, self.block = None, {}, {}
 
-_BLOCK = 1 << 15     # samples per batch of the Beta draw: its dozen temporaries (1.5 MB) stay in the CPU's L2 cache
+_BLOCK = 1 << 15     # samples per batch of the Beta draw: its temporaries (~1 MB) stay in the CPU's L2 cache
 SCRATCH = _Scratch()
 
 def _np_rng(generator:torch.Generator) -> np.random.Generator:
@@ -107,16 +107,37 @@ def _np_rng(generator:torch.Generator) -> np.random.Generator:
     return np.random.default_rng(int(torch.randint(0, 2**62, (), generator=generator)))
 
 # %% ../nbs/01_selectors.ipynb #2c44745e
+_SAMPLE = 1 << 14   # evenly spaced keys whose quantiles bracket the threshold of a large top-k
+
+def _kth_smallest(keys:np.ndarray, j:int, ws:_Scratch) -> float:
+    "The `j`-th smallest of `keys` (0-based). For large n a sample of the keys brackets it, and only the keys on the bracket's near side are partitioned."
+    n = len(keys)
+    part = ws.get(n, 'part', keys.dtype)
+    if n > 16 * _SAMPLE:
+        low = j < n // 2                                           # bracket from the side with fewer keys
+        p = (j if low else n - 1 - j) / n
+        u = min(_SAMPLE - 1, math.ceil(p * _SAMPLE + 6 * math.sqrt(_SAMPLE * p * (1 - p)) + 1))   # 6 sd beyond its rank
+        s = np.sort(keys[::n // _SAMPLE][:_SAMPLE])
+        side = ws.get(n, 'mask', np.bool_)
+        if low: np.less(keys, s[u], out=side)                     # the m smallest keys
+        else: np.greater(keys, s[_SAMPLE - 1 - u], out=side)      # the m largest keys
+        m = int(np.count_nonzero(side))
+        i = j if low else m - (n - j)                              # rank of the answer among them
+        if 0 <= i < m:
+            cand = np.compress(side, keys, out=part[:m]); cand.partition(i); return cand[i]
+    np.copyto(part, keys); part.partition(j); return part[j]      # n is small, or the bracket missed
+
 def _top_k(keys:np.ndarray, k:int, rng:np.random.Generator, ws:_Scratch) -> np.ndarray:
     "Indices of the `k` largest `keys` in increasing order, ties at the threshold broken uniformly at random."
     n = len(keys)
     if k >= n: return np.arange(n)
-    part = ws.get(n, 'part', keys.dtype); np.copyto(part, keys)
-    part.partition(n - k); v = part[n - k]                    # the k-th largest key
+    v = _kth_smallest(keys, n - k, ws)                            # the k-th largest key
     mask = ws.get(n, 'mask', np.bool_)
     if np.count_nonzero(np.greater_equal(keys, v, out=mask)) == k: return np.flatnonzero(mask)   # no tie at the threshold
-    above, tied = np.flatnonzero(np.greater(keys, v, out=mask)), np.flatnonzero(np.equal(keys, v, out=mask))
-    return np.sort(np.concatenate([above, rng.choice(tied, k - len(above), replace=False)]))
+    tied = np.flatnonzero(np.equal(keys, v, out=mask))             # ties at the threshold: a uniform choice of them
+    above = int(np.count_nonzero(np.greater(keys, v, out=mask)))
+    mask[rng.choice(tied, k - above, replace=False)] = True
+    return np.flatnonzero(mask)
 
 def _race_keys(w:np.ndarray, rng:np.random.Generator, out:np.ndarray) -> np.ndarray:
     "Keys $-E_i/w_i$, $E_i \\sim \\mathrm{Exp}(1)$ (`-inf` where $w_i = 0$): the `k` largest are a successive sample ∝ `w`."
@@ -127,7 +148,6 @@ def _race_keys(w:np.ndarray, rng:np.random.Generator, out:np.ndarray) -> np.ndar
     return out
 
 # %% ../nbs/01_selectors.ipynb #36bb7985
-_LOG4 = math.log(4)
 _ONE = {np.dtype(np.float32): (np.uint32, 9, 0x3F800000), np.dtype(np.float64): (np.uint64, 12, 0x3FF0000000000000)}
 
 def _uniforms(bits:np.random.BitGenerator, m:int, dt) -> np.ndarray:
@@ -137,84 +157,64 @@ def _uniforms(bits:np.random.BitGenerator, m:int, dt) -> np.ndarray:
     np.right_shift(f, shift, out=f); f |= one
     return f.view(dt)
 
-def _beta_try(a, c, eps, dt, bits, B, out, clip=False, blift=False, swap=False) -> np.ndarray:
-    "One proposal per element for the log-odds of θ ~ Beta(a, c − a) into `out` (a clipped into (0, c) if `clip`); returns the mask of the rejected (their `out` is meaningless)."
+def _beta_try(a, c, eps, dt, bits, B, out, rej, clip=False, blift=False) -> None:
+    "One proposal per element for the base-2 log-odds of θ ~ Beta(a, c − a) into `out`, and into `rej` whether it was rejected (then its `out` is meaningless); a clipped into (0, c) if `clip`."
     m = len(a)
     if clip: a = np.clip(a, eps, c - eps, out=B('a2', m, dt))
     hi = np.subtract(c, a, out=B('hi', m, dt))
-    lo = np.add(a, 1, out=B('lo', m, dt))                      # every a lifted by Stuart's theorem: Beta(a + 1, ·), then + log(U)/a
+    lo = np.add(a, 1, out=B('lo', m, dt))                      # every a lifted by Stuart's theorem: Beta(a + 1, ·), then + log₂(U)/a
     al, ex = c + 1.0, None                                     # α = lo + hi
     if blift and (bl := np.less(hi, 1, out=B('bl', m, np.bool_))).any():   # b < 1 lifted too, with a uniform of its own
-        ex = np.subtract(2, _uniforms(bits, m, dt)[:m], out=B('ex', m, dt)); np.log(ex, out=ex)
+        ex = np.subtract(2, _uniforms(bits, m, dt)[:m], out=B('ex', m, dt)); np.log2(ex, out=ex)
         ex /= hi; ex *= bl; np.negative(ex, out=ex); hi += bl; al = np.add(lo, hi, out=B('al', m, dt))
-    sw = None
-    if swap and (ex is not None or (amax := float(a.max())) + 1 > c - amax):   # BB wants lo ≤ hi: θ(a, b) = 1 − θ(b, a)
-        sw = np.greater(lo, hi, out=B('sw', m, np.bool_))
-        if sw.any(): lo, hi = np.minimum(lo, hi, out=B('lo2', m, dt)), np.maximum(lo, hi, out=B('hi2', m, dt))
-        else: sw = None
     ib = np.multiply(lo, hi, out=B('ib', m, dt))               # 1/β = √((2·lo·hi − α)/(α − 2))
     ib *= 2 / (al - 2); ib -= al / (al - 2); np.sqrt(ib, out=ib)   # (α is one number unless some b was lifted)
     f = _uniforms(bits, m, dt); f1, f2 = f[:m], f[m:]
-    d = np.subtract(2, f1, out=B('d', m, dt)); f1 -= 1          # BB's uniform d ∈ (0, 1] and 1 − d (0 makes v = +inf: rejected, NaN test)
-    np.divide(d, f1, out=f1); v = np.log(f1, out=f1); v /= ib   # v = β·logit(d)
-    w = np.exp(v, out=B('w', m, dt)); w *= lo                   # w = lo·eᵛ
+    d = np.subtract(2, f1, out=B('d', m, dt)); f1 -= 1          # BA's uniform d ∈ (0, 1] and 1 − d (0 makes v = +inf: rejected, NaN test)
+    np.divide(d, f1, out=f1); v = np.log2(f1, out=f1); v /= ib  # v = β·logit(d), in bits
+    w = np.exp2(v, out=B('w', m, dt)); w *= lo                  # w = lo·2ᵛ
     ga = np.add(lo, ib, out=lo)                                 # γ = lo + 1/β
-    np.subtract(2, f2, out=f2); d *= d; d *= f2; z = np.log(d, out=d)   # log(d²u₂), u₂ ∈ (0, 1]
-    t = np.add(w, hi, out=f2); t *= 1 / al; np.log(t, out=t); t *= al   # α log((hi + w)/α)
-    np.multiply(ga, v, out=v); np.subtract(v, t, out=t); t -= _LOG4   # accept iff t ≥ log(d²u₂)
+    np.subtract(2, f2, out=f2); d *= d; d *= f2; z = np.log2(d, out=d)   # log₂(d²u₂), u₂ ∈ (0, 1]
+    t = np.add(w, hi, out=f2); t *= 1 / al; np.log2(t, out=t); t *= al   # α log₂((hi + w)/α)
+    np.multiply(ga, v, out=v); np.subtract(v, t, out=t); t -= 2   # accept iff t ≥ log₂(d²u₂)  (log₂ 4 = 2)
     acc = np.greater_equal(t, z, out=B('acc', m, np.bool_))
-    np.subtract(z, t, out=z)                                    # G = log(d²u₂e^{−t}) ≤ 0: log of a uniform, given acceptance
-    np.divide(w, hi, out=w); np.log(w, out=w)                   # L = log(w/hi): log-odds of Beta(lo, hi)
-    if sw is not None: np.negative(w, out=w, where=sw)
-    z /= a; np.add(w, z, out=out)                               # + log(U)/a
+    np.subtract(z, t, out=z)                                    # G = log₂(d²u₂2^{−t}) ≤ 0: log₂ of a uniform, given acceptance
+    np.divide(w, hi, out=w); np.log2(w, out=w)                  # L = log₂(w/hi): log-odds of Beta(lo, hi)
+    z /= a; np.add(w, z, out=out)                               # + log₂(U)/a
     if ex is not None: out += ex
-    return np.logical_not(acc, out=acc)
-
-def _beta_drain(key, pend, pa, r, try_, B, max_rounds, give_up) -> None:
-    "Propose for the `r` pending samples (indices `pend`, parameters `pa`) until each is accepted, K proposals each at once; after `max_rounds` rounds the rest go to `give_up`."
-    M = len(pend)
-    for _ in range(max_rounds):
-        if r == 0: return
-        K = max(1, min(16, M // (4 * r)))
-        a, out = B('a', r * K, pa.dtype), B('out', r * K, np.float32)
-        a.reshape(r, K)[:] = pa[:r, None]
-        acc = np.logical_not(try_(a, out)).reshape(r, K)
-        first = acc.argmax(1); rows = np.arange(r)                # each sample's first accepted proposal
-        key[pend[:r]] = out.reshape(r, K)[rows, first]
-        again = np.flatnonzero(~acc[rows, first]); r = len(again)
-        pend[:r] = pend[again]; pa[:r] = pa[again]
-    if r: give_up.append(pend[:r].copy())
+    np.logical_not(acc, out=rej)
 
 def _beta_keys(h:np.ndarray, c:float, rng:np.random.Generator, ws:_Scratch, max_rounds:int=64,
                hrange:tuple|None=None) -> np.ndarray:   # (min h, max h) when the caller knows them
-    "Log-odds of one θ_i ~ Beta(h_i, c − h_i) per element (h clipped into (0, c))."
+    "Base-2 log-odds log₂(θ_i/(1 − θ_i)) of one θ_i ~ Beta(h_i, c − h_i) per element (h clipped into (0, c))."
     n, M = len(h), _BLOCK
-    key = ws.get(n, 'key')
-    dt = np.float32 if c <= 1e3 else np.float64     # BB's test subtracts terms of size α·log α: float64 for large c
+    key, rej = ws.get(n, 'key'), ws.get(n, 'mask', np.bool_)
+    dt = np.float32 if c <= 1e3 else np.float64     # BA's test subtracts terms of size α·log₂ α: float64 for large c
     eps = 1e-6 * c
     hlo, hhi = (float(h.min()), float(h.max())) if hrange is None else hrange
-    top = min(hhi, c - eps)
-    flags = dict(clip=h.dtype != dt or not (eps <= hlo and hhi <= c - eps), blift=c - top < 1, swap=top + 1 > c - top)
+    flags = dict(clip=h.dtype != dt or not (eps <= hlo and hhi <= c - eps), blift=c - min(hhi, c - eps) < 1)
     bits = np.random.SFC64(int(rng.integers(0, 2**63)))
     B = ws.blk
-    try_ = lambda a, out: _beta_try(a, c, eps, dt, bits, B, out, **flags)
-    pend, pa = B('pend', M, np.intp), B('pa', M, h.dtype)    # rejected so far: indices and parameters
-    r, pos, give_up = 0, 0, []
+    def propose(a, out, rj):     # one proposal per element, in batches that stay in the cache
+        for s in range(0, len(a), M): _beta_try(a[s:s + M], c, eps, dt, bits, B, out[s:s + M], rj[s:s + M], **flags)
     with np.errstate(over='ignore', divide='ignore', invalid='ignore', under='ignore'):
-        while pos < n:           # each batch: the rejected of the last one, then fresh samples
-            if r > M // 2: _beta_drain(key, pend, pa, r, try_, B, max_rounds, give_up); r = 0   # only never-accepted ones pile up
-            f = min(M - r, n - pos); m = r + f
-            a, out = B('a', m, h.dtype), B('out', m, np.float32)
-            a[:r] = pa[:r]; a[r:] = h[pos:pos + f]
-            rej = try_(a, out)
-            key[pos:pos + f] = out[r:]; key[pend[:r]] = out[:r]   # the rejected are written again when accepted
-            rj = np.flatnonzero(rej); q = int(np.searchsorted(rj, r)); r = len(rj)
-            np.take(pend, rj[:q], out=pend[:q]); np.add(rj[q:], pos - (m - f), out=pend[q:r]); np.take(a, rj, out=pa[:r])
-            pos += f
-        _beta_drain(key, pend, pa, r, try_, B, max_rounds, give_up)
-        if give_up:    # only parameters beyond floating point (|r| ~ 1e38, saturated ±inf) get here: θ at its mean
-            idx = np.concatenate(give_up); a = np.clip(h[idx].astype(np.float64), eps, c - eps)
-            key[idx] = np.log(a) - np.log(c - a)
+        propose(h, key, rej)                                 # every sample once, straight into `key`
+        idx = np.flatnonzero(rej); pa = h.take(idx)          # the rejected (~20%) propose again, gathered
+        for _ in range(max_rounds - 1):
+            r = len(idx)
+            if r == 0: return key
+            K = max(1, min(16, M // (4 * r)))                 # the last few propose K times at once
+            if K == 1: out, rj = ws.get(n, 'part')[:r], rej[:r]
+            else: pa, out, rj = np.repeat(pa, K), B('out', r * K), B('rej', r * K, np.bool_)
+            propose(pa, out, rj)
+            if K > 1:                                          # each takes its first accepted proposal: the same law
+                acc, rows = np.logical_not(rj).reshape(r, K), np.arange(r)
+                first = acc.argmax(1); out, rj, pa = out.reshape(r, K)[rows, first], ~acc[rows, first], pa[::K]
+            key[idx] = out
+            keep = np.flatnonzero(rj); idx, pa = idx[keep], pa[keep]
+        if len(idx):   # only parameters beyond floating point (|r| ~ 1e38, saturated ±inf) get here: θ at its mean
+            a = np.clip(h[idx].astype(np.float64), eps, c - eps)
+            key[idx] = np.log2(a) - np.log2(c - a)
     return key
 
 # %% ../nbs/01_selectors.ipynb #c98df4b3
@@ -270,7 +270,7 @@ def _numpy_hardness(hardness:Tensor, ws:_Scratch) -> tuple:
     t = hardness.detach().reshape(-1)
     if t.dtype == torch.float32: a = t.numpy()
     else: a = ws.get(t.numel(), 'h'); np.copyto(a, t.float().numpy())
-    with np.errstate(invalid='ignore'): lo, hi = a.min(), a.max()
+    lo, hi = (x.item() for x in torch.aminmax(torch.from_numpy(a)))   # one pass for both (NaN propagates)
     if np.isnan(lo) or np.isnan(hi): raise ValueError("hardness contains NaN; the DIH state is corrupted.")
     if not (np.isfinite(lo) and np.isfinite(hi)):
         b = ws.get(len(a), 'h')
