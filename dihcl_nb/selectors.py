@@ -117,10 +117,10 @@ def _kth_smallest(keys:np.ndarray, j:int, ws:_Scratch) -> float:
         low = j < n // 2                                           # bracket from the side with fewer keys
         p = (j if low else n - 1 - j) / n
         u = min(_SAMPLE - 1, math.ceil(p * _SAMPLE + 6 * math.sqrt(_SAMPLE * p * (1 - p)) + 1))   # 6 sd beyond its rank
-        s = np.sort(keys[::n // _SAMPLE][:_SAMPLE])
+        u = u if low else _SAMPLE - 1 - u
+        q = np.partition(keys[::n // _SAMPLE][:_SAMPLE], u)[u]     # the sample's u-th smallest
         side = ws.get(n, 'mask', np.bool_)
-        if low: np.less(keys, s[u], out=side)                     # the m smallest keys
-        else: np.greater(keys, s[_SAMPLE - 1 - u], out=side)      # the m largest keys
+        (np.less if low else np.greater)(keys, q, out=side)        # the m smallest (largest) keys
         m = int(np.count_nonzero(side))
         i = j if low else m - (n - j)                              # rank of the answer among them
         if 0 <= i < m:
