@@ -12,7 +12,7 @@ from fastcore.script import call_parse
 from .core import DIHState
 from .curriculum import DIHCurriculum
 from .selectors import SELECTORS, select_subset
-from .callback import DIHCallback, _DirectDispatch, _SharedLoss, _shareable
+from .callback import DIHCallback, _DirectDispatch, _share_loss, _unshare_loss
 from .data import mnist1d_dls, MNIST1DCNN
 from .compare import LearningCurve, METHODS, DATASETS, train_run
 
@@ -71,11 +71,9 @@ class _RandomSubset(_DirectDispatch):
 
 class _LossStandIn(_DirectDispatch):
     "Reference of row 1's second ratio: while training, DIHCallback's loss stand-in in place of the learner's loss (the same loss evaluation, per-sample values included) and nothing else of DIHCL."
-    order = 5
-    def before_train(self):
-        self.orig = self.learn.loss_func
-        if _shareable(self.orig): self.learn.loss_func = _SharedLoss(self.orig)
-    def after_train(self): self.learn.loss_func = self.orig
+    order, shared = 5, None
+    def before_train(self): self.shared = _share_loss(self.learn)
+    def after_train(self): _unshare_loss(self.learn, self.shared)
 
 def _clocked(learn:Learner) -> dict:
     "Attach a training-phase clock to `learn`; returns its log."

@@ -153,6 +153,16 @@ class _SharedLoss:
             self._keep(pred, y, l)
         return loss if cls is Tensor else loss.as_subclass(cls)   # the type the loss itself returns
 
+def _share_loss(learn) -> _SharedLoss|None:
+    "Put a `_SharedLoss` stand-in in place of `learn.loss_func` where the loss allows it; return it (None: the loss is left as it is)."
+    if not _shareable(lf := learn.loss_func): return None
+    learn.loss_func = shared = _SharedLoss(lf)
+    return shared
+
+def _unshare_loss(learn, shared:_SharedLoss|None):
+    "Give `learn` its own loss back from the stand-in `shared` (unless someone replaced the stand-in meanwhile)."
+    if shared is not None and learn.loss_func is shared: learn.loss_func = shared.loss_func
+
 def _batch_size(yb) -> int:
     "`find_bs(yb)`, without `TensorBase` dispatch for the usual tuple of tensors."
     y = yb[0] if isinstance(yb, tuple) and len(yb) else None
@@ -281,15 +291,13 @@ def before_train(self:DIHCallback):
         warnings.warn(f"The subset of {len(order)} samples is smaller than the batch size {self.dls.train.bs} and the "
                       "training loader drops the last batch: this epoch trains on nothing. Lower the batch size or raise k_min.")
         self._warned_small = True
-    lf = self.learn.loss_func                         # one loss evaluation per step where the loss allows it (see above)
-    self._shared = _SharedLoss(lf) if _shareable(lf) else None
-    if self._shared is not None: self.learn.loss_func = self._shared
+    self._shared = _share_loss(self.learn)            # one loss evaluation per step where the loss allows it (see above)
 
 @patch
 def _unshare(self:DIHCallback):
     "Give the learner its own loss back (unless someone replaced the stand-in meanwhile)."
     shared, self._shared = getattr(self, '_shared', None), None
-    if shared is not None and self.learn.loss_func is shared: self.learn.loss_func = shared.loss_func
+    _unshare_loss(self.learn, shared)
 
 @patch
 def before_batch(self:DIHCallback):
