@@ -165,7 +165,7 @@ def _beta_try(a, c, eps, dt, bits, B, out, rej, clip=False, blift=False) -> None
     lo = np.add(a, 1, out=B('lo', m, dt))                      # every a lifted by Stuart's theorem: Beta(a + 1, ·), then + log₂(U)/a
     al, ex = c + 1.0, None                                     # α = lo + hi
     if blift and (bl := np.less(hi, 1, out=B('bl', m, np.bool_))).any():   # b < 1 lifted too, with a uniform of its own
-        ex = np.subtract(2, _uniforms(bits, m, dt)[:m], out=B('ex', m, dt)); np.log2(ex, out=ex)
+        ex = np.subtract(2, _uniforms(bits, (m + 1) // 2, dt)[:m], out=B('ex', m, dt)); np.log2(ex, out=ex)
         ex /= hi; ex *= bl; np.negative(ex, out=ex); hi += bl; al = np.add(lo, hi, out=B('al', m, dt))
     ib = np.multiply(lo, hi, out=B('ib', m, dt))               # 1/β = √((2·lo·hi − α)/(α − 2))
     ib *= 2 / (al - 2); ib -= al / (al - 2); np.sqrt(ib, out=ib)   # (α is one number unless some b was lifted)
