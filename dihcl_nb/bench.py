@@ -17,9 +17,10 @@ from .data import mnist1d_dls, MNIST1DCNN
 from .compare import LearningCurve, METHODS, DATASETS, train_run
 
 # %% auto #0
-__all__ = ['CLOCK', 'MAIN_VARIANTS', 'ANALYSIS_VARIANTS', 'SCHEDULE_METHODS', 'interleave', 'median_ratio', 'step_overhead',
-           'loop_observe', 'update_speed', 'selection_speed', 'state_memory', 'reach', 'sample_efficiency',
-           'schedule_study', 'plot_reach', 'diversity_speed', 'diversity_scale', 'summary_table', 'dihcl_bench']
+__all__ = ['CLOCK', 'MAIN_VARIANTS', 'ANALYSIS_VARIANTS', 'SCHEDULE_METHODS', 'SCALE_VARIANTS', 'SCALES', 'interleave',
+           'median_ratio', 'step_overhead', 'loop_observe', 'update_speed', 'selection_speed', 'state_memory', 'reach',
+           'sample_efficiency', 'schedule_study', 'scale_study', 'plot_reach', 'diversity_speed', 'diversity_scale',
+           'summary_table', 'dihcl_bench']
 
 # %% ../nbs/70_benchmarks.ipynb #f47a9989
 CLOCK = time.process_time   # CPU seconds of this process: other users of the shared machine barely affect it
@@ -253,6 +254,27 @@ def schedule_study(seeds:int=3, epochs:int=60, sched:str='cyclic', methods=SCHED
     curves = pd.concat(curves, ignore_index=True)
     return dict(curves=curves, sched=sched, epochs=epochs, **_reach_summary(curves))
 
+SCALE_VARIANTS = {   # the main comparison, repeated at another scale: name → (method, overrides)
+    'random':                                   ('random', {}),
+    'random, 13 epochs (same budget as DIHCL)': ('random', dict(epochs=13)),
+    'dihcl-rand-loss':                          ('dihcl-rand-loss', {}),
+    'dihcl-exp-dloss':                          ('dihcl-exp-dloss', {}),
+}
+SCALES = {   # key → (what, mnist1d samples generated, MNIST1DCNN width): one change at a time from (10,000, 64)
+    'cnn128': ('MNIST1DCNN(128)', 10_000, 128),
+    'n20000': ('20,000 mnist1d samples', 20_000, 64),
+    'n40000': ('40,000 mnist1d samples', 40_000, 64),
+}
+
+def scale_study(seeds:int=3, scales:dict|None=None, epochs:int=30, log=None) -> dict:
+    "Row 5, analysis: the main comparison with a wider CNN or more data; at each scale, what reaches that scale's random mini-batch accuracy."
+    out = {}
+    for key, (what, n, ch) in (SCALES if scales is None else scales).items():
+        variants = {v: (m, {**kw, 'channels': ch}) for v, (m, kw) in SCALE_VARIANTS.items()}
+        say = (lambda s, what=what: log(f"{what}: {s}")) if log else None
+        out[key] = dict(what=what, n_samples=n, channels=ch, **sample_efficiency(seeds=seeds, epochs=epochs, variants=variants, n_samples=n, log=say))
+    return out
+
 def plot_reach(curves:pd.DataFrame, target:float, path=None, variants=None):
     "Accuracy against sample-gradients (mean over seeds) with random's final accuracy as a line."
     import matplotlib.pyplot as plt
@@ -369,13 +391,15 @@ def summary_table(res:dict) -> pd.DataFrame:
             add(3, f'select 85% of {r["n"]:,}: {s}', '≥ 50× and < 50 ms', f"{sp:.0f}× ({ms:.1f} ms; numpy {r['ref_ms']:.0f} ms){cold}", sp >= 50 and ms < 50)
     if 'memory' in res:
         r = res['memory']; add(4, 'bytes per sample: DIHState (whole DIHCurriculum)', '≤ 24', f"{r['state_bytes_per_sample']:.0f} ({r['curriculum_bytes_per_sample']:.0f})", r['state_bytes_per_sample'] <= 24)
-    if 'reach' in res:
-        tab = _table(res['reach']['table']); acc0 = tab.loc['random', 'accuracy']
+    def reach_rows(r, where=''):
+        tab = _table(r['table']); acc0 = tab.loc['random', 'accuracy']
         for v in [v for v in tab.index if v.startswith('dihcl') and ',' not in v]:
             t = tab.loc[v]; g = t['grads_ratio']
             ok = g == g and g <= 0.5 and t['accuracy'] >= acc0
             meas = (f"{'never reached' if g != g else f'{g:.2f}× grads, {t.seconds_ratio:.2f}× time'}; final {t.accuracy:.2f}% vs {acc0:.2f}%")
-            add(5, f'reach random\'s accuracy: {v}', '≤ 0.5× grads, acc ≥', meas, bool(ok))
+            add(5, f'reach random\'s accuracy{where}: {v}', '≤ 0.5× grads, acc ≥', meas, bool(ok))
+    if 'reach' in res: reach_rows(res['reach'])
+    for r in res.get('reach_scale', {}).values(): reach_rows(r, f" (analysis: {r['what']})")
     if 'diversity' in res:
         r = res['diversity']
         if 'skipped' in r: add(6, 'facility location 40% of 10,000', '≤ 1% worse, ≥ 3× faster', r['skipped'], None)
@@ -450,6 +474,12 @@ def dihcl_bench(
             r['curves'].to_csv(outp / 'curves_mnist1d_cyclic.csv', index=False)
             res['reach_cyclic'] = r; save()
             say(r['table'].to_string(float_format=lambda x: f'{x:.3f}'))
+            r = scale_study(seeds=max(seeds, 5), log=say)   # a wider CNN, more data; differences of ~0.1 point: ≥ 5 seeds
+            for key, s in r.items():
+                s['curves'].to_csv(outp / f'curves_mnist1d_{key}.csv', index=False)
+                plot_reach(s['curves'], s['target'], outp / f'reach_mnist1d_{key}.png')
+                say(s['what']); say(s['table'].to_string(float_format=lambda x: f'{x:.3f}'))
+            res['reach_scale'] = r; save()
     tab = summary_table(res)
     (outp / 'summary.md').write_text(tab.to_markdown(index=False) + '\n')
     say(tab.to_string(index=False))
