@@ -299,9 +299,10 @@ def _select_torch(hardness:Tensor, k:int, selector:str, g:torch.Generator, c, et
     if selector == 'greedy':
         return _top_random_ties(hardness, k, g), ones
     if selector == 'beta':     # the Beta draws are made on the CPU (NumPy), ranked on the device
-        h = hardness.cpu().numpy(); hrange = (float(h.min()), float(h.max()))   # one host copy; its range once
-        c = _beta_c(c, hrange[1])
-        with SCRATCH.lock: keys = torch.from_numpy(_beta_keys(h, c, _np_rng(g), SCRATCH, hrange=hrange).copy())
+        with SCRATCH.lock:
+            h, hlo, hhi = _numpy_hardness(hardness.cpu(), SCRATCH)   # one host copy; its range in one pass
+            c = _beta_c(c, hhi)
+            keys = torch.from_numpy(_beta_keys(h, c, _np_rng(g), SCRATCH, hrange=(hlo, hhi)).copy())
         return topk_indices(keys.to(dev), k), ones
     if selector == 'rand': logw = torch.log(hardness.clamp_min(0))
     else: logw = (exp_rate(n) if eta is None else eta) * hardness
