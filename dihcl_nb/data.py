@@ -8,11 +8,11 @@ import os, hashlib
 from pathlib import Path
 import numpy as np
 import torch, torch.nn as nn
-from fastai.data.core import DataLoaders, TfmdDL
 from .core import check_interval
 
 # %% auto #0
-__all__ = ['corrupt_labels', 'tensor_dls', 'digits_dls', 'digits_mlp', 'mnist1d_arrays', 'mnist1d_dls', 'MNIST1DCNN']
+__all__ = ['corrupt_labels', 'tensor_dls', 'digits_arrays', 'digits_dls', 'digits_mlp', 'mnist1d_arrays', 'mnist1d_dls',
+           'MNIST1DCNN']
 
 # %% ../nbs/04_data.ipynb #5e72da6e
 def corrupt_labels(y:torch.Tensor,      # integer labels
@@ -31,6 +31,7 @@ def corrupt_labels(y:torch.Tensor,      # integer labels
 # %% ../nbs/04_data.ipynb #91a32e69
 def tensor_dls(x_train, y_train, x_valid, y_valid, bs:int=64, device='cpu', is_noisy=None) -> DataLoaders:
     "fastai `DataLoaders` over in-memory tensors: shuffled training batches (last partial batch dropped), fixed validation."
+    from fastai.data.core import DataLoaders, TfmdDL   # here, so that the array functions need no fastai
     train, valid = list(zip(x_train, y_train)), list(zip(x_valid, y_valid))
     dls = DataLoaders(TfmdDL(train, bs=bs, shuffle=True, drop_last=True, num_workers=0),
                       TfmdDL(valid, bs=2 * bs, num_workers=0), device=device)   # in memory: worker processes only cost
@@ -39,16 +40,20 @@ def tensor_dls(x_train, y_train, x_valid, y_valid, bs:int=64, device='cpu', is_n
     return dls
 
 # %% ../nbs/04_data.ipynb #509ffd24
+def digits_arrays() -> tuple:
+    "scikit-learn's 8×8 handwritten digits as NumPy arrays: features in [0, 1] (float32, shape (1797, 64)) and labels."
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32), y.astype(np.int64)
+
 def digits_dls(bs:int=64,             # batch size
                valid_pct:float=0.2,   # fraction held out for validation (fixed split)
                label_noise:float=0.0, # fraction of training labels corrupted (symmetric)
                seed:int=0,            # seed of the split and of the label noise
                device='cpu'):         # device of the batches
     "scikit-learn's 8×8 handwritten digits as fastai `DataLoaders`: 64 features in [0, 1], 10 classes."
-    from sklearn.datasets import load_digits
     check_interval('valid_pct', valid_pct, 0, 1, lo_open=True, hi_open=True)
-    X, y = load_digits(return_X_y=True)
-    X, y = torch.tensor(X / 16, dtype=torch.float32), torch.tensor(y)
+    X, y = (torch.from_numpy(a) for a in digits_arrays())
     perm = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
     nv = int(round(valid_pct * len(y)))
     tr, va = perm[nv:], perm[:nv]

@@ -171,7 +171,7 @@ def before_batch(self:DynamicsRecorder):
     "The sample indices of this batch."
     if not self.training or self.mode != 'train': return
     if self._dih is not None:
-        self._batch_idxs = self._dih._batch_idxs
+        self._batch_idxs = self._dih.batch_idxs
         if self._batch_idxs is None: raise RuntimeError("DynamicsRecorder found no batch indices in the DIHCallback.")
         return
     bs = find_bs(self.yb)

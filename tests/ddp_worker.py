@@ -22,7 +22,7 @@ class Record(Callback):
         self.epoch_obs = []; self.obs.append(self.epoch_obs)
     def before_batch(self):
         if not self.training: return
-        idxs = self.learn.dih._batch_idxs
+        idxs = self.learn.dih.batch_idxs
         assert torch.equal(self.X[idxs], self.xb[0]), "batch does not hold the samples DIHCallback mapped it to"
         self.idxs = idxs.clone()
     def after_loss(self):
