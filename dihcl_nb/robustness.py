@@ -4,11 +4,10 @@
 
 # %% ../nbs/32_robustness.ipynb #8648d064
 from __future__ import annotations
-import random, warnings
+import pickle, random, warnings
 from pathlib import Path
 import numpy as np
 import torch
-from fastcore.basics import patch
 from fastcore.xtras import join_path_file
 from fastai.callback.tracker import SaveModelCallback
 from fastai.torch_core import rank_distrib, distrib_barrier
@@ -20,43 +19,46 @@ __all__ = ['rng_states', 'set_rng_states', 'dih_path', 'save_dih', 'load_dih', '
 
 # %% ../nbs/32_robustness.ipynb #b43a06b5
 def rng_states() -> dict:
-    "The global random states fastai training draws from: torch (CPU and CUDA), Python's `random` and NumPy."
+    "The global random states fastai training draws from — torch (CPU and CUDA), Python's `random`, NumPy — as tensors and plain values."
+    version, mt, gauss = random.getstate()
+    _, keys, pos, has_gauss, cached = np.random.get_state()          # ('MT19937', uint32 array, ...)
     return dict(torch=torch.get_rng_state(), cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                python=random.getstate(), numpy=np.random.get_state())
+                python=[version, list(mt), gauss],
+                numpy=dict(keys=torch.from_numpy(keys.astype(np.int64)), pos=int(pos), has_gauss=int(has_gauss), cached=float(cached)))
 
 def set_rng_states(states:dict) -> None:
-    "Restore the global random states returned by `rng_states`."
-    torch.set_rng_state(states['torch']); random.setstate(states['python']); np.random.set_state(states['numpy'])
+    "Restore the global random states returned by `rng_states` (or the tuples that dihcl_nb 0.1.0 saved)."
+    torch.set_rng_state(states['torch'])
+    version, mt, gauss = states['python']; random.setstate((version, tuple(mt), gauss))
+    s = states['numpy']
+    np.random.set_state(('MT19937', s['keys'].numpy().astype(np.uint32), s['pos'], s['has_gauss'], s['cached'])
+                        if isinstance(s, dict) else s)
     if states.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(states['cuda'])
-
-# %% ../nbs/32_robustness.ipynb #b0682f8e
-_SETTINGS = ('selector', 'warmup', 'k_decay', 'k_min', 'c', 'eta', 'episodes')
-
-@patch
-def state_dict(self:DIHCallback) -> dict:
-    "The curriculum's state: DIH, selection generator, schedule position."
-    if self.curriculum is None: raise ValueError("This DIHCallback has no curriculum yet: fit the Learner (or load a checkpoint) first.")
-    self._close_open_epoch()
-    return self.curriculum.state_dict()
-
-@patch
-def load_state_dict(self:DIHCallback, sd:dict) -> None:
-    "Restore a curriculum saved by `state_dict`; refuses another data-set size or metric."
-    if self.curriculum is None:
-        if getattr(self, 'learn', None) is None: raise ValueError("Add this DIHCallback to a Learner before loading a state into it.")
-        n = len(self.learn.dls.train.dataset)
-        if n == 0: raise ValueError("The training set is empty: DIHCallback needs at least one training sample.")
-        self.curriculum = self._new_curriculum(n, next(iter(self.learn.model.parameters()), torch.empty(0)).device)
-    diff = [f"{k}={sd[k]!r} (callback: {getattr(self, k)!r})" for k in _SETTINGS if sd[k] != getattr(self, k)]
-    if sd['state']['gamma'] != self.gamma: diff.append(f"gamma={sd['state']['gamma']!r} (callback: {self.gamma!r})")
-    self.curriculum.load_state_dict(sd)
-    if diff: warnings.warn("The checkpoint's curriculum settings replace this DIHCallback's: " + ', '.join(diff), stacklevel=2)
-    self._resumed = True
 
 # %% ../nbs/32_robustness.ipynb #8d59cee8
 def dih_path(learn, file) -> Path:
     "Path of the curriculum sidecar of `learn.save(file)`: `learn.path/learn.model_dir/file.dih.pth`."
     return join_path_file(file, learn.path/learn.model_dir, ext='.dih.pth')
+
+# sidecars of dihcl_nb 0.1.0 hold NumPy's random state as an array; rebuilding an array runs no code of the file
+_NUMPY_ARRAYS = [np.ndarray, np.dtype, type(np.dtype(np.uint32)), np._core.multiarray._reconstruct]
+
+def _unsafe_reason(e:Exception) -> str:
+    "The line of torch's weights-only error that names what was refused."
+    lines = [l.strip() for l in str(e).splitlines() if 'global' in l.lower() or 'got <' in l]
+    return (lines[0] if lines else str(e).strip().splitlines()[-1])[:200]
+
+def _load_sidecar(path:Path) -> dict:
+    "The sidecar at `path`, unpickled with `weights_only=True`: tensors, plain values and NumPy arrays only."
+    try:
+        with torch.serialization.safe_globals(_NUMPY_ARRAYS): sd = torch.load(path, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise ValueError(f"Refused to load {path}: it holds objects other than tensors, plain values and NumPy arrays, and "
+                         f"unpickling them could run code from the file ({_unsafe_reason(e)}). Nothing "
+                         "from it was loaded or run. A sidecar written by save_checkpoint never holds such objects.") from None
+    if not isinstance(sd, dict) or set(sd) != {'dih', 'rng'}:
+        raise ValueError(f"{path} is not a DIH curriculum sidecar (expected a dict with keys 'dih' and 'rng').")
+    return sd
 
 def save_dih(learn,
              file,               # name as for `learn.save`
@@ -78,7 +80,7 @@ def load_dih(learn,
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: checkpoint {str(file)!r} was saved without its DIH curriculum "
                                 "(save with save_checkpoint or DIHSaveModelCallback, not learn.save alone).")
-    sd = torch.load(path, weights_only=False)
+    sd = _load_sidecar(path)
     dih = getattr(learn, 'dih', None)
     if sd['dih'] is not None:
         if not isinstance(dih, DIHCallback): raise ValueError("The checkpoint holds a DIH curriculum but this Learner has no DIHCallback.")
