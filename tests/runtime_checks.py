@@ -12,9 +12,10 @@ RUNTIME_MODULES = ['core', 'selectors', 'curriculum', 'callback', 'data', 'compa
 
 
 def check_import():
-    "The public names, and every runtime module (docs.py is a dev tool that needs the pinned nbdev stack)."
-    import importlib, dihcl_nb
+    "The public names and every runtime module; the docs renderer is a dev tool (tools/dihcl_docs.py), not a module."
+    import importlib, importlib.util, dihcl_nb
     for m in RUNTIME_MODULES: importlib.import_module(f'dihcl_nb.{m}')
+    assert importlib.util.find_spec('dihcl_nb.docs') is None, "dihcl_nb.docs is back in the runtime package"
     from dihcl_nb import DIHCallback, DIHCurriculum, DIHSampler, DIHState
     assert dihcl_nb.__version__
     return DIHCallback

@@ -1,13 +1,14 @@
-"""The documentation site in a real browser: build it with `dihcl_docs` (pandoc), serve it on 127.0.0.1 and drive
-headless Chromium through Playwright. Set `DIHCL_SITE=folder` to test a prebuilt site, `CHROMIUM=path` for another
+"""The documentation site in a real browser: build it with `tools/dihcl_docs.py` (pandoc), serve it on 127.0.0.1 and
+drive headless Chromium through Playwright. Set `DIHCL_SITE=folder` to test a prebuilt site, `CHROMIUM=path` for another
 browser binary. Screenshots go to `tests/artifacts/`."""
-import functools, http.server, importlib, inspect, json, os, re, shutil, threading
+import functools, http.server, importlib, inspect, json, os, re, shutil, sys, threading
 from pathlib import Path
 from urllib.parse import urldefrag, urlparse, unquote
 import pytest
-from dihcl_nb.docs import Site, build_site, tree_hrefs
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT/'tools'))
+from dihcl_docs import Site, build_site, tree_hrefs   # the development tool tools/dihcl_docs.py, not part of the package
 ARTIFACTS = Path(__file__).resolve().parent/'artifacts'
 CHROMIUM = os.environ.get('CHROMIUM') or shutil.which('chromium') or '/usr/bin/chromium'
 ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
