@@ -100,7 +100,7 @@ def select_subset(hardness:Tensor,                 # DIH r of all n samples
                   generator:torch.Generator=None,  # CPU generator supplying all randomness (default: a fresh random one)
                   c:float|None=None,               # Beta concentration for 'beta'; default max(r) + 1
                   eta:float|None=None):            # rate of 'exp'; default √(2 log n / n)
-    "Choose `k` sample indices from DIH `hardness` with `selector`; also return their inclusion probabilities (exact for 'exp' and 'uniform', `None` for the others)."
+    "Choose `k` sample indices from DIH `hardness` with `selector`; also return their inclusion probabilities (exact for 'exp', 'uniform' and k ≥ n; else `None`)."
     check_choice('selector', selector, SELECTORS)
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise ValueError(f"k={k!r} is not allowed; the subset size must be an integer ≥ 1.")
