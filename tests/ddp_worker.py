@@ -34,9 +34,10 @@ class Record(Callback):
 CONFIGS = dict(dloss_exp=dict(metric='dloss', selector='exp'), flip_greedy=dict(metric='flip', selector='greedy'))
 
 def run(out, name, epochs=4, bs=32, metric='dloss', selector='exp'):
-    dls = digits_dls(bs=bs)
+    dev = 'cuda' if torch.cuda.is_available() else 'cpu'   # NCCL (tests/test_cuda.py): one GPU per rank
+    dls = digits_dls(bs=bs, device=dev)
     dls.train.drop_last = False                     # the last short batch and the padded repeat are then trained
-    X = torch.stack([x for x, _ in dls.train.dataset])
+    X = torch.stack([x for x, _ in dls.train.dataset]).to(dev)
     torch.manual_seed(0)                            # same initial weights (DDP broadcasts rank 0's anyway)
     dih = DIHCallback(metric=metric, selector=selector, warmup=1, k_decay=0.73, k_min=0.2, seed=None, show_subset=False)
     rec = Record(X)

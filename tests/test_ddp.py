@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def _free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def torchrun(out:Path, *args, nproc:int=2, timeout:int=240):
-    "Run tests/ddp_worker.py on `nproc` CPU processes; returns the completed process (stdout+stderr in .stdout)."
-    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]),
-           'OMP_NUM_THREADS': '1', 'CUDA_VISIBLE_DEVICES': ''}
+def torchrun(out:Path, *args, nproc:int=2, timeout:int=240, cuda:bool=False):
+    "Run tests/ddp_worker.py on `nproc` CPU processes (gloo), or one GPU each (NCCL) with `cuda`; returns the completed process."
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]), 'OMP_NUM_THREADS': '1'}
+    if not cuda: env['CUDA_VISIBLE_DEVICES'] = ''
     cmd = [sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={nproc}', '--master_addr=127.0.0.1',
            f'--master_port={_free_port()}', str(ROOT/'tests'/'ddp_worker.py'), str(out), *args]
     return subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
