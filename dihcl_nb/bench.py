@@ -58,6 +58,16 @@ class _TrainClock(Callback):
     def after_train(self):
         if not self.first: self.log['seconds'] += CLOCK() - self.log['t0']
 
+class _HandlerClock(Callback):
+    "CPU seconds of the training events' handlers ordered between a first instance (just before `DIHCallback`) and a last one (just after), summed in `log['handlers']`."
+    def __init__(self, log:dict, first:bool): self.log, self.first, self.order = log, first, DIHCallback.order + (-0.5 if first else 0.5)
+    def _tick(self):
+        if not self.training: return
+        if self.first: self.log['t1'] = CLOCK()
+        else: self.log['handlers'] += CLOCK() - self.log['t1']
+    before_train = before_batch = after_pred = after_loss = before_backward = after_backward = _tick
+    before_step = after_step = after_batch = after_train = _tick
+
 class _RandomSubset(Callback):
     "Train each epoch on a uniformly random subset of `frac`·n samples, through the same kind of loader as `DIHCallback`."
     order = DIHCallback.order
@@ -68,24 +78,27 @@ class _RandomSubset(Callback):
         self.learn.dl = self.dls.train.new(get_idxs=lambda: idxs, n=len(idxs), shuffle=False)
 
 def _step_times(dls:DataLoaders, model:nn.Module, dih:DIHCallback, frac:float, rounds:int, seed:int, lr:float=1e-3) -> dict:
-    "CPU seconds per training step of one learner that fits one epoch at a time with `dih` or with `_RandomSubset(frac)`, in a seeded random order each round (the first round warms up)."
+    "CPU seconds per training step of one learner that fits one epoch at a time with `dih` or with `_RandomSubset(frac)`, in a seeded random order each round (the first round warms up); also the seconds inside the active one's handlers."
     ref = _RandomSubset(frac, seed)
     learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), cbs=[ref, dih])
-    log = dict(seconds=0., steps=0, t0=0.)
-    learn.add_cbs([_TrainClock(log, True), _TrainClock(log, False)])
+    log = dict(seconds=0., steps=0, handlers=0.)
+    learn.add_cbs([_TrainClock(log, True), _TrainClock(log, False), _HandlerClock(log, True), _HandlerClock(log, False)])
     def epoch(nm):
         ref.run, dih.run = nm == 'plain', nm == 'dih'   # (fastai sets `run` back to True after each fit)
-        log.update(seconds=0., steps=0)
+        log.update(seconds=0., steps=0, handlers=0.)
         with learn.no_bar(), learn.no_logging(): learn.fit(1, lr)
-        return log['seconds'] / max(log['steps'], 1), log['steps']
+        s = max(log['steps'], 1)
+        return dict(step=log['seconds'] / s, steps=log['steps'], handlers=log['handlers'] / s)
     rows, rng = [], np.random.default_rng(seed)
     for r in range(rounds + 1):
         row = {}
-        for nm in rng.permutation(['plain', 'dih']): row[nm], row[nm + '_steps'] = epoch(nm)
+        for nm in rng.permutation(['plain', 'dih']): row.update({f'{nm}_{k}': v for k, v in epoch(nm).items()})
         if r: rows.append(row)
-    t = pd.DataFrame(rows); ratios = t.dih / t.plain
+    t = pd.DataFrame(rows); ratios = t.dih_step / t.plain_step
+    own = (t.dih_handlers - t.plain_handlers).median()   # DIHCallback's handlers less the reference's
     return dict(ratio=float(ratios.median()), ratio_min=float(ratios.min()), ratio_max=float(ratios.max()),
-                ratios=ratios.round(4).tolist(), plain_ms=float(t.plain.median() * 1e3), dih_ms=float(t.dih.median() * 1e3),
+                ratios=ratios.round(4).tolist(), plain_ms=float(t.plain_step.median() * 1e3), dih_ms=float(t.dih_step.median() * 1e3),
+                handlers_ms=float(own * 1e3), handlers_frac=float(own / t.plain_step.median()),
                 rounds=rounds, steps=int(t.dih_steps.iloc[0]), same_steps=bool((t.dih_steps == t.plain_steps).all()))
 
 def step_overhead(rounds:int=7,            # measured epochs of each variant
@@ -391,8 +404,8 @@ def _table(t) -> pd.DataFrame:
     return t if isinstance(t, pd.DataFrame) else pd.DataFrame.from_dict(t, orient='index')
 
 def _step_row(r:dict) -> str:
-    return (f"{r['ratio']:.3f}× ({r['dih_ms']:.2f} vs {r['plain_ms']:.2f} ms a step; "
-            f"{r['rounds']} rounds, {r['ratio_min']:.3f}–{r['ratio_max']:.3f})")
+    return (f"{r['ratio']:.3f}× ({r['dih_ms']:.2f} vs {r['plain_ms']:.2f} ms a step; {r['rounds']} rounds, "
+            f"{r['ratio_min']:.3f}–{r['ratio_max']:.3f}; own handlers {r['handlers_ms']:.2f} ms, {r['handlers_frac']:.2%})")
 
 def summary_table(res:dict) -> pd.DataFrame:
     "Target, measured value and whether it is met, for each row present in `res` (as written by `dihcl_bench`)."

@@ -11,6 +11,7 @@ def test_rows_tiny():
                select=selection_speed(n=5000, rounds=1), memory=state_memory(10_000))
     r = res['step_image']
     assert r['same_steps'] and r['steps'] == 4 and r['ratio'] > 0 and len(r['ratios']) == 1
+    assert r['handlers_ms'] > 0 and r['handlers_frac'] > 0   # DIHCallback's own code costs more than the reference's
     assert res['step']['same_steps'] and res['step']['ratio'] > 0
     assert res['update']['same_result'] and res['update']['speedup'] > 1
     m = res['memory']
