@@ -17,26 +17,34 @@ from .compare import LearningCurve, METHODS, train_run
 
 # %% auto #0
 __all__ = ['CLOCK', 'FAST_SELECTORS', 'STATE_TENSORS', 'MAIN_VARIANTS', 'ANALYSIS_VARIANTS', 'SCHEDULE_METHODS', 'SCALE_VARIANTS',
-           'SCALES', 'interleave', 'median_ratio', 'step_overhead', 'image_cnn', 'image_step_overhead', 'loop_observe',
-           'update_speed', 'selection_speed', 'state_memory', 'reach', 'sample_efficiency', 'schedule_study',
-           'scale_study', 'plot_reach', 'diversity_speed', 'diversity_scale', 'summary_table', 'dihcl_bench']
+           'SCALES', 'clock', 'interleave', 'median_ratio', 'step_overhead', 'image_cnn', 'image_step_overhead',
+           'loop_observe', 'update_speed', 'selection_speed', 'state_memory', 'reach', 'sample_efficiency',
+           'schedule_study', 'scale_study', 'plot_reach', 'diversity_speed', 'diversity_scale', 'summary_table',
+           'dihcl_bench']
 
 # %% ../nbs/70_benchmarks.ipynb #f47a9989
 CLOCK = time.process_time   # CPU seconds of this process: other users of the shared machine barely affect it
 
-def _seconds(f) -> float:
-    t = CLOCK(); f(); return CLOCK() - t
+def clock(device='cpu'):
+    "The benchmark clock: `CLOCK` (CPU seconds) on the CPU; on a GPU, wall-clock seconds read after waiting for the device."
+    if torch.device(device).type != 'cuda': return CLOCK
+    def gpu_clock(): torch.cuda.synchronize(); return time.perf_counter()
+    return gpu_clock
+
+def _seconds(f, clk=CLOCK) -> float:
+    t = clk(); f(); return clk() - t
 
 def interleave(fns:dict,        # name → function of no arguments
                rounds:int=5,    # measured rounds
                warmup:int=1,    # discarded rounds first
-               prime:bool=False # call each function once, untimed, right before its timed call
+               prime:bool=False,# call each function once, untimed, right before its timed call
+               clk=CLOCK        # the clock (see `clock`)
               ) -> pd.DataFrame:
     "Seconds of each call of each function in `fns`, one call of each per round in a new (seeded) random order (rows = rounds)."
     names, rows, perm = list(fns), [], np.random.default_rng(0).permutation
     def timed(f):
         if prime: f()
-        return _seconds(f)
+        return _seconds(f, clk)
     for r in range(warmup + rounds):
         order = [names[i] for i in perm(len(names))]   # (a rotation would keep every variant right after the same one)
         row = {nm: timed(fns[nm]) for nm in order}
@@ -50,13 +58,13 @@ def median_ratio(times:pd.DataFrame, num:str, den:str) -> float:
 # %% ../nbs/70_benchmarks.ipynb #cb7772fb
 class _TrainClock(Callback):
     "CPU seconds and steps of the training phase: a first-ordered instance starts the clock, a last-ordered one (sharing `log`) stops it."
-    def __init__(self, log:dict, first:bool): self.log, self.first, self.order = log, first, (-100 if first else 100)
+    def __init__(self, log:dict, first:bool, clk=CLOCK): self.log, self.first, self.clk, self.order = log, first, clk, (-100 if first else 100)
     def before_train(self):
-        if self.first: self.log['t0'] = CLOCK()
+        if self.first: self.log['t0'] = self.clk()
     def after_batch(self):
         if self.training and not self.first: self.log['steps'] += 1
     def after_train(self):
-        if not self.first: self.log['seconds'] += CLOCK() - self.log['t0']
+        if not self.first: self.log['seconds'] += self.clk() - self.log['t0']
 
 class _HandlerClock(Callback):
     "CPU seconds of the training events' handlers ordered between a first instance (just before `DIHCallback`) and a last one (just after), summed in `log['handlers']`."
@@ -77,12 +85,14 @@ class _RandomSubset(Callback):
         idxs = torch.randperm(n, generator=self.gen)[:int(round(self.frac * n))].tolist()
         self.learn.dl = self.dls.train.new(get_idxs=lambda: idxs, n=len(idxs), shuffle=False)
 
-def _step_times(dls:DataLoaders, model:nn.Module, dih:DIHCallback, frac:float, rounds:int, seed:int, lr:float=1e-3) -> dict:
+def _step_times(dls:DataLoaders, model:nn.Module, dih:DIHCallback, frac:float, rounds:int, seed:int, lr:float=1e-3,
+                device='cpu') -> dict:
     "CPU seconds per training step of one learner that fits one epoch at a time with `dih` or with `_RandomSubset(frac)`, in a seeded random order each round (the first round warms up); also the seconds inside the active one's handlers."
     ref = _RandomSubset(frac, seed)
-    learn = Learner(dls, model, loss_func=CrossEntropyLossFlat(), cbs=[ref, dih])
-    log = dict(seconds=0., steps=0, handlers=0.)
-    learn.add_cbs([_TrainClock(log, True), _TrainClock(log, False), _HandlerClock(log, True), _HandlerClock(log, False)])
+    learn = Learner(dls, model.to(device), loss_func=CrossEntropyLossFlat(), cbs=[ref, dih])
+    log, clk, gpu = dict(seconds=0., steps=0, handlers=0.), clock(device), torch.device(device).type == 'cuda'
+    learn.add_cbs([_TrainClock(log, True, clk), _TrainClock(log, False, clk)])
+    if not gpu: learn.add_cbs([_HandlerClock(log, True), _HandlerClock(log, False)])   # (on a GPU it would add syncs)
     def epoch(nm):
         ref.run, dih.run = nm == 'plain', nm == 'dih'   # (fastai sets `run` back to True after each fit)
         log.update(seconds=0., steps=0, handlers=0.)
@@ -98,7 +108,8 @@ def _step_times(dls:DataLoaders, model:nn.Module, dih:DIHCallback, frac:float, r
     own = (t.dih_handlers - t.plain_handlers).median()   # DIHCallback's handlers less the reference's
     return dict(ratio=float(ratios.median()), ratio_min=float(ratios.min()), ratio_max=float(ratios.max()),
                 ratios=ratios.round(4).tolist(), plain_ms=float(t.plain_step.median() * 1e3), dih_ms=float(t.dih_step.median() * 1e3),
-                handlers_ms=float(own * 1e3), handlers_frac=float(own / t.plain_step.median()),
+                handlers_ms=None if gpu else float(own * 1e3), handlers_frac=None if gpu else float(own / t.plain_step.median()),
+                device=str(device),
                 rounds=rounds, steps=int(t.dih_steps.iloc[0]), same_steps=bool((t.dih_steps == t.plain_steps).all()))
 
 def step_overhead(rounds:int=7,            # measured epochs of each variant
@@ -108,12 +119,13 @@ def step_overhead(rounds:int=7,            # measured epochs of each variant
                   n_samples:int=10_000,     # mnist1d samples (80% train)
                   bs:int=128,               # batch size
                   channels:int=64,          # MNIST1DCNN width
-                  seed:int=0) -> dict:
+                  seed:int=0,
+                  device='cpu') -> dict:    # 'cuda': the step on the GPU, timed by wall-clock
     "CPU seconds per training step of `MNIST1DCNN` on `mnist1d` with `DIHCallback` choosing `frac`·n samples every epoch, against a fit on random subsets of the same size."
-    dls = mnist1d_dls(bs=bs, n_samples=n_samples)
+    dls = mnist1d_dls(bs=bs, n_samples=n_samples, device=device)
     torch.manual_seed(seed)
     dih = DIHCallback(metric, selector, warmup=0, k_decay=frac, k_min=frac, seed=seed, show_subset=False)
-    return dict(**_step_times(dls, MNIST1DCNN(channels), dih, frac, rounds, seed),
+    return dict(**_step_times(dls, MNIST1DCNN(channels), dih, frac, rounds, seed, device=device),
                 settings=dict(model=f'MNIST1DCNN({channels})', metric=metric, selector=selector, frac=frac, bs=bs))
 
 def image_cnn(channels=(32, 64, 96, 128), # widths of the four convolutions
@@ -132,14 +144,15 @@ def image_step_overhead(rounds:int=11,             # measured epochs of each var
                         metric:str='dloss',         # DIH metric
                         selector:str='exp',         # DIH selector
                         frac:float=0.85,            # subset size of every epoch
-                        seed:int=0) -> dict:
+                        seed:int=0,
+                        device='cpu') -> dict:      # 'cuda': the step on the GPU, timed by wall-clock
     "CPU seconds per training step of `image_cnn` on 3×32×32 inputs with `DIHCallback` choosing `frac`·n samples every epoch, against a fit on random subsets of the same size."
     g = torch.Generator().manual_seed(seed)
     x, y = torch.randn(n + 2 * bs, 3, 32, 32, generator=g), torch.randint(0, classes, (n + 2 * bs,), generator=g)
-    dls = tensor_dls(x[:n], y[:n], x[n:], y[n:], bs=bs)   # one validation batch: it is not timed
+    dls = tensor_dls(x[:n], y[:n], x[n:], y[n:], bs=bs, device=device)   # one validation batch: it is not timed
     torch.manual_seed(seed)
     dih = DIHCallback(metric, selector, warmup=0, k_decay=frac, k_min=frac, seed=seed, show_subset=False)
-    return dict(**_step_times(dls, image_cnn(channels, classes), dih, frac, rounds, seed),
+    return dict(**_step_times(dls, image_cnn(channels, classes), dih, frac, rounds, seed, device=device),
                 settings=dict(model=f'image_cnn({tuple(channels)})', n=n, metric=metric, selector=selector, frac=frac, bs=bs))
 
 # %% ../nbs/70_benchmarks.ipynb #2958b9b4
@@ -176,16 +189,17 @@ def update_speed(n:int=50_000, B:int=128, rounds:int=7, reps:int=20, gamma:float
 # %% ../nbs/70_benchmarks.ipynb #80c1929f
 FAST_SELECTORS = ('greedy', 'rand', 'uniform')   # held to a speed-up over the reference as well as to the time limit
 
-def selection_speed(n:int=1_281_167, frac:float=0.85, rounds:int=5, selectors=SELECTORS, seed:int=0) -> dict:
+def selection_speed(n:int=1_281_167, frac:float=0.85, rounds:int=5, selectors=SELECTORS, seed:int=0, device='cpu') -> dict:
     "CPU seconds of `select_subset` for each selector against `numpy.random.choice(n, k, replace=False, p=p)` with p ∝ DIH: warm (each call primed by an untimed one) and cold."
     k = int(frac * n)
     r = torch.from_numpy(np.random.default_rng(seed).lognormal(0, 1, n).astype(np.float32))
     p = (r / r.sum()).double().numpy(); p /= p.sum()
     rs, g, ref = np.random.RandomState(seed), torch.Generator().manual_seed(seed), 'numpy.random.choice'
     fns = {ref: lambda: rs.choice(n, k, replace=False, p=p)}
-    fns.update({s: (lambda s=s: select_subset(r, k, s, g)) for s in selectors})
-    t, tc = interleave(fns, rounds=rounds, prime=True), interleave(fns, rounds=rounds)
-    return dict(n=n, k=k, ref_ms=float(t[ref].median() * 1e3), ref_ms_cold=float(tc[ref].median() * 1e3),
+    rd, clk = r.to(device), clock(device)   # on a GPU: the DIH there, wall-clock for every call (the reference's too)
+    fns.update({s: (lambda s=s: select_subset(rd, k, s, g)) for s in selectors})
+    t, tc = interleave(fns, rounds=rounds, prime=True, clk=clk), interleave(fns, rounds=rounds, clk=clk)
+    return dict(n=n, k=k, device=str(device), ref_ms=float(t[ref].median() * 1e3), ref_ms_cold=float(tc[ref].median() * 1e3),
                 ms={s: float(t[s].median() * 1e3) for s in selectors}, speedup={s: median_ratio(t, ref, s) for s in selectors},
                 ms_cold={s: float(tc[s].median() * 1e3) for s in selectors}, speedup_cold={s: median_ratio(tc, ref, s) for s in selectors})
 
@@ -483,6 +497,7 @@ def dihcl_bench(
     rounds:int=40,              # interleaved rounds of row 1b (rows 2–3: a third, 5 to 9)
     image_rounds:int=11,        # interleaved rounds of row 1a (~0.2 s a step, ~12 s a round)
     threads:int=1,              # torch CPU threads
+    device:str='cpu',           # 'cuda': rows 1a, 1b and 3 on the GPU, timed by wall-clock (use another --out)
 ):
     "Run the efficiency benchmarks of DIHCL, print each figure as a ratio against its same-run reference, save results."
     import matplotlib; matplotlib.use('Agg')
@@ -497,7 +512,7 @@ def dihcl_bench(
         now = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
         runs = {**res.get('meta', {}).get('runs', {}), **{k: now for k in keys}}   # when each result was last measured
         res['meta'] = dict(date=now, torch=torch.__version__, threads=torch.get_num_threads(), cpus=os.cpu_count(),
-                           gpu='none (CPU only)', runs=runs)
+                           gpu=torch.cuda.get_device_name() if device == 'cuda' else 'none (CPU only)', device=device, runs=runs)
         path.write_text(json.dumps(_jsonable(res), indent=1))
     few = min(9, max(5, rounds // 3))
     steps = [('1a', 'step_image', 'image_step_overhead', dict(rounds=image_rounds)), ('1b', 'step', 'step_overhead', dict(rounds=rounds)),
@@ -505,6 +520,7 @@ def dihcl_bench(
              ('4', 'memory', 'state_memory', {}), ('6', 'diversity', 'diversity_speed', {}), ('7', 'diversity_scale', 'diversity_scale', {})]
     for row, key, fn, kw in steps:   # each timed row in a fresh process: one row's heap must not tax the next
         if row not in want: continue
+        if row in ('1a', '1b', '3'): kw = dict(kw, device=device)
         t = time.perf_counter(); res[key] = _in_fresh_process(fn, kw, threads); save(key)
         say(f"row {row} ({time.perf_counter() - t:.0f} s): {json.dumps(_jsonable(res[key]), default=str)[:600]}")
     if '5' in want:
