@@ -4,16 +4,18 @@
 
 # %% ../nbs/34_hf.ipynb #f3decd60
 from __future__ import annotations
-import inspect, os
+import inspect, math, os
 from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset, IterableDataset
+from accelerate.data_loader import BatchSamplerShard
 from transformers import Trainer, TrainerCallback
 from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from .curriculum import DIHCurriculum, DIHSampler, check_curriculum_args
+from .distributed import DIHSync, rank_block, rank_world
 from .selectors import subset_size
 
 # %% auto #0
@@ -47,10 +49,41 @@ class _IndexedItems(Dataset):
         return {**item, IDX_KEY: i}
 
 class _SubsetSampler(DIHSampler):
-    "`DIHSampler` whose length between epochs is `n`: the Trainer reads it once, as the bound on every epoch's steps."
-    def __len__(self):
+    "Each epoch's DIHCL subset; under DDP this rank's contiguous block of it, padded by repetition (`rank_block`)."
+    def __init__(self, curriculum):
+        super().__init__(curriculum)
+        self.rank, self.world = rank_world()
+        self.block, self.first, self.pos = None, None, 0
+
+    def __len__(self):   # between epochs n / world: the Trainer reads it once, as the bound on every epoch's steps
         cur = self.curriculum
-        return len(cur.subset) if cur.in_epoch else cur.n
+        return math.ceil((len(cur.subset) if cur.in_epoch else cur.n) / self.world)
+
+    def __iter__(self):
+        subset = self.curriculum.start_epoch()                      # the same on every rank (same state, same generator)
+        self.block, self.first = rank_block(subset, self.rank, self.world)
+        self.pos = 0
+        yield from self.block.tolist()                               # one host copy per epoch
+
+    def take(self, idxs:Tensor) -> Tensor:
+        "Which of the next batch's `idxs` are first occurrences (`False`: a padded repeat); checks the order once an epoch."
+        p, b = self.pos, idxs.numel()
+        bad = self.block is None or p + b > len(self.block)
+        if bad or (p == 0 and not torch.equal(idxs.to(self.block.device), self.block[:b])):
+            raise RuntimeError("DIHTrainer lost track of its shard of the subset: the training batches are not those its sampler "
+                               "gave, in that order; does something else shard or reorder the training loader?")
+        self.pos = p + b
+        return self.first[p:p + b]
+
+# %% ../nbs/34_hf.ipynb #5c1d7e2a
+def _own_shard(dl, sampler):
+    "`dl`, which accelerate prepared, passing on what `sampler` yields (the rank's block) instead of dealing batches to ranks."
+    bs = getattr(dl, 'batch_sampler', None)
+    if not isinstance(bs, BatchSamplerShard) or bs.split_batches or getattr(bs.batch_sampler, 'sampler', None) is not sampler:
+        raise ValueError("Under DDP DIHTrainer gives each rank its own block of the subset, and accelerate must not shard the "
+                         "training loader again: leave accelerator_config's split_batches and dispatch_batches unset (False).")
+    bs.num_processes, bs.process_index, bs.even_batches = 1, 0, False   # a pass-through: no dealing, no padding
+    return dl
 
 # %% ../nbs/34_hf.ipynb #85d447bb
 def _to_cpu(o):
@@ -87,12 +120,17 @@ def per_sample_loss(logits:Tensor,           # the model's outputs.logits
 
 # %% ../nbs/34_hf.ipynb #a95fd32a
 class _DIHEvents(TrainerCallback):
-    "The Trainer events `DIHTrainer` acts on: learning rate of each step, end of an epoch, checkpoint saved."
+    "The Trainer events `DIHTrainer` acts on: training starts, each step's learning rate, an epoch ends, a checkpoint is saved."
     def __init__(self, trainer): self.trainer = trainer
+    def on_train_begin(self, args, state, control, **kwargs):
+        t = self.trainer                          # after a resume has loaded the checkpoint's curriculum
+        t.sync = DIHSync() if rank_world()[1] > 1 else None
+        if t.sync is not None: t.sync.start_fit(t.curriculum)   # rank 0's curriculum (seed included) on every rank
     def on_optimizer_step(self, args, state, control, **kwargs):
         self.trainer.curriculum.state.advance_lr(self.trainer.optimizer.param_groups[0]['lr'])
     def on_epoch_end(self, args, state, control, **kwargs):
         t = self.trainer
+        if t.sync is not None: t.sync.flush(t.curriculum)   # all ranks' observations, repeats out: the same DIH everywhere
         t.curriculum.end_epoch()                  # closes an epoch dataloader_drop_last left open
         t.epochs_done += 1
         state.epoch = float(t.epochs_done)       # the Trainer's fraction assumes full-size epochs
@@ -121,15 +159,13 @@ class DIHTrainer(Trainer):
         check_curriculum_args(a['metric'], a['selector'], a['gamma'], a['warmup'], a['k_decay'], a['k_min'], a['c'],
                               a['eta'], a['episodes'], a['seed'])
         self.dih_kwargs, self.shift_labels, self.curriculum, self.epochs_done = dih, shift_labels, None, 0
+        self.sampler, self.sync = None, None      # the training sampler; DIHSync under DDP
         if self.train_dataset is not None: self._check_setup()
         self.add_callback(_DIHEvents(self))
 
     def _check_setup(self):
         "What DIHTrainer cannot do (yet), as `ValueError`s that say what to change."
         n = _check_dataset(self.train_dataset)
-        if self.args.world_size > 1:
-            raise ValueError(f"DIHTrainer runs in one process only; world_size={self.args.world_size}. For multi-GPU DIHCL use "
-                             "dihcl_nb.lightning or the fastai DIHCallback.")
         if self.args.gradient_accumulation_steps != 1:
             raise ValueError(f"gradient_accumulation_steps={self.args.gradient_accumulation_steps} is not supported: the "
                              "Trainer places accumulation boundaries by the full epoch's length, not the subset's. Use 1.")
@@ -145,10 +181,13 @@ class DIHTrainer(Trainer):
         elif self.curriculum.n != n:
             raise ValueError(f"The training set has {n} samples but the curriculum was built for {self.curriculum.n}.")
         ds, self.train_dataset = self.train_dataset, _IndexedItems(self.train_dataset)
-        try: return super().get_train_dataloader()
+        try: dl = super().get_train_dataloader()
         finally: self.train_dataset = ds
+        return _own_shard(dl, self.sampler) if self.sampler.world > 1 else dl
 
-    def _get_train_sampler(self, train_dataset=None): return _SubsetSampler(self.curriculum)
+    def _get_train_sampler(self, train_dataset=None):
+        self.sampler = _SubsetSampler(self.curriculum)
+        return self.sampler
 
     def _set_signature_columns_if_needed(self):
         super()._set_signature_columns_if_needed()
@@ -160,12 +199,12 @@ class DIHTrainer(Trainer):
 
     def curriculum_steps(self, default:int) -> int:
         "Optimiser steps of `num_train_epochs` curriculum epochs (`default` before the curriculum exists)."
-        cur, bs = self.curriculum, self._train_batch_size
+        cur, bs, world = self.curriculum, self._train_batch_size, rank_world()[1]
         if cur is None: return default
         first = cur.epoch - self.epochs_done      # the curriculum epoch this run of `train` started at
-        ks = [subset_size(e, cur.n, cur.warmup, cur.k_decay, cur.k_min, cur.episodes)
+        ms = [math.ceil(subset_size(e, cur.n, cur.warmup, cur.k_decay, cur.k_min, cur.episodes) / world)   # a rank's block
               for e in range(first, first + int(self.args.num_train_epochs))]
-        return sum(k // bs if self.args.dataloader_drop_last else -(-k // bs) for k in ks)
+        return sum(m // bs if self.args.dataloader_drop_last else math.ceil(m / bs) for m in ms)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         "The Trainer's loss; in training, each sample's loss from the same forward pass updates DIH."
@@ -176,7 +215,9 @@ class DIHTrainer(Trainer):
                                             "override DIHTrainer.compute_loss.")
         loss, outputs = super().compute_loss(model, inputs, True, num_items_in_batch)
         losses, correct = self.sample_losses(model, outputs, labels)
-        self.curriculum.observe(idxs, losses, correct)
+        if self.sync is None: self.curriculum.observe(idxs, losses, correct)
+        else:                                     # DDP: buffered, gathered from all ranks at the epoch's end
+            self.sync.add(idxs, losses, correct, self.sampler.take(idxs), self.curriculum.state.lr_total)
         return (loss, outputs) if return_outputs else loss
 
     def sample_losses(self, model, outputs, labels) -> tuple:

@@ -1,14 +1,18 @@
 """DIHTrainer (dihcl_nb.hf) on CPU with a tiny randomly initialised GPT-2 built from a config (no download): the schedule,
 DIH changing only for the samples trained, per-sequence losses equal to the model's own loss with -100 labels ignored,
-exact resumption from a Trainer checkpoint, and the errors for data without a stable index or losses not per sample."""
-import warnings
+exact resumption from a Trainer checkpoint, the errors for data without a stable index or losses not per sample, and a
+two-process DDP run (torchrun, gloo; this file is also the worker) keeping the ranks' states identical."""
+import os, socket, subprocess, sys, warnings
+from pathlib import Path
 import pytest
 import torch
 
 transformers = pytest.importorskip('transformers', reason="the [hf] extra is not installed (pip install transformers)")
 from torch.utils.data import IterableDataset
 from transformers import GPT2Config, GPT2LMHeadModel, TrainerCallback, TrainingArguments
-from dihcl_nb.hf import DIHTrainer, per_sample_loss, CURRICULUM_FILE
+from dihcl_nb.hf import DIHTrainer, per_sample_loss, CURRICULUM_FILE, IDX_KEY
+
+ROOT = Path(__file__).resolve().parents[1]
 warnings.filterwarnings('ignore', message='.*(_id must be `None`|loss_type=None).*')
 N, L = 48, 16
 
@@ -101,3 +105,56 @@ def test_errors(tmp_path):
     plain.train()
     with pytest.raises(ValueError, match=f'has no {CURRICULUM_FILE}: it was not saved by a DIHTrainer'):
         make(tmp_path/'p').train(resume_from_checkpoint=str(tmp_path/'p'/'checkpoint-1'))
+
+# ---------------------------------------------------------------- DDP: two CPU processes (gloo), this file is the worker
+def _free_port() -> int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+class SpyTrainer(DIHTrainer):
+    "Worker-side observer: each epoch's subset and the indices this rank trained (read before DIHTrainer pops them)."
+    def compute_loss(self, model, inputs, *args, **kwargs):
+        if model.training:
+            if self.sampler.pos == 0: self.subsets.append(self.curriculum.subset.clone()); self.shards.append([])
+            self.shards[-1].append(inputs[IDX_KEY].clone())
+        return super().compute_loss(model, inputs, *args, **kwargs)
+
+def ddp_worker(out):
+    torch.set_num_threads(1)
+    rank = int(os.environ['RANK'])
+    tr = SpyTrainer(model=gpt2(), args=args(out, num_train_epochs=3, ddp_find_unused_parameters=False),
+                    train_dataset=data(),                                                    # 48 samples, 8 a batch
+                    dih=dict(metric='dloss', selector='exp', warmup=1, k_decay=0.6, seed=rank))   # rank 0's seed must win
+    tr.subsets, tr.shards = [], []
+    tr.train()
+    torch.save(dict(world=tr.args.world_size, subsets=tr.subsets, shards=[torch.cat(s) for s in tr.shards],
+                    state=tr.curriculum.state_dict(), steps=tr.state.global_step, planned=tr.curriculum_steps(0)),
+               f'{out}/rank{rank}.pt')
+
+def test_ddp_two_processes(tmp_path):
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(ROOT), os.environ.get('PYTHONPATH', '')]),
+           'OMP_NUM_THREADS': '1', 'CUDA_VISIBLE_DEVICES': ''}
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2', '--master_addr=127.0.0.1',
+           f'--master_port={_free_port()}', __file__, str(tmp_path)]
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=180)
+    assert p.returncode == 0, p.stdout[-4000:]
+    r0, r1 = (torch.load(tmp_path/f'rank{r}.pt', weights_only=True) for r in (0, 1))
+    assert r0['world'] == r1['world'] == 2
+    assert r0['state']['seed'] == r1['state']['seed'] == 0                # rank 0's curriculum copied to rank 1
+    assert r0['state']['subset_sizes'] == r1['state']['subset_sizes'] == [48, 29, 17]   # padded repeats not counted
+    trained = torch.zeros(N, dtype=torch.int32)
+    for s0, s1, a, b in zip(r0['subsets'], r1['subsets'], r0['shards'], r1['shards']):
+        assert torch.equal(s0, s1)                                       # the same subset on both ranks
+        pad = (-len(s0)) % 2
+        assert len(a) == len(b) and torch.equal(torch.cat([a, b]), torch.cat([s0, s0[:pad]]))   # contiguous blocks
+        assert not set(a.tolist()) & set(b[:len(b) - pad].tolist())     # disjoint shards ...
+        assert set(a.tolist()) | set(b.tolist()) == set(s0.tolist())    # ... whose union is the subset
+        trained[torch.cat([a, b]).unique()] += 1
+    assert len(r0['subsets']) == 3 and any(len(s) % 2 for s in r0['subsets'])   # an epoch exercised the padding
+    for k in ('hardness', 'counts', 'last_loss', 'lr_mark', 'n_nonfinite'):
+        assert torch.equal(r0['state']['state'][k], r1['state']['state'][k]), k
+    assert r0['state']['state']['lr_total'] == r1['state']['state']['lr_total'] > 0
+    assert torch.equal(r0['state']['state']['counts'], trained)         # each distinct sample trained counted once
+    assert r0['steps'] == r1['steps'] == r0['planned'] == 3 + 2 + 2      # blocks of 24, 15 and 9 in batches of 8
+
+if __name__ == '__main__':
+    ddp_worker(sys.argv[1])
