@@ -592,6 +592,26 @@ def write_readme(path=None, execute:bool=True, force:bool=False) -> Path:
     out.write_text(readme_md(path, execute=execute, force=force), encoding='utf-8')
     return out
 
+def _is_jit_warning(o) -> bool:
+    "Whether output `o` is only torch's `torch.jit.script` deprecation warning (printed on importing fastai, with a local path)."
+    text = ''.join(o.get('text', '')) if o.get('output_type') == 'stream' and o.get('name') == 'stderr' else ''
+    return bool(text) and all('torch.jit.script` is deprecated' in l or l.strip() == 'warnings.warn(' for l in text.splitlines())
+
+def save_outputs(path=None, pattern:str='*.ipynb') -> list[Path]:
+    "Execute the notebooks of `nbs_path` matching `pattern` in place and save the outputs of their visible cells (flagged cells skipped, as in `nbdev_test`)."
+    cfg = get_config(path=path)
+    done = []
+    for p in notebooks(cfg.nbs_path):
+        if not fnmatch.fnmatch(p.name, pattern) or str(frontmatter(p).get('skip_exec', '')).lower() in ('true', '1', 'yes'): continue
+        nb = execute_nb(read_nb(p), p, skip_flags(cfg))
+        for c in nb.cells:             # hidden cells are tests: their prints (temporary paths, timings) are not kept
+            if c.cell_type != 'code': continue
+            if 'hide' in extract_directives(c, remove=False): c.outputs = []
+            c.outputs = [o for o in c.outputs if not _is_jit_warning(o)]
+        write_nb(nb, p); done.append(p)
+        print(f"executed {p.relative_to(cfg.config_path)}")
+    return done
+
 # ## Command line
 
 def main(argv:list[str]|None=None):
@@ -599,16 +619,19 @@ def main(argv:list[str]|None=None):
     ap = argparse.ArgumentParser(prog='python tools/dihcl_docs.py', description=__doc__.split('\n')[0])
     sub = ap.add_subparsers(dest='cmd', required=True)
     for name, help in [('site', "build the documentation site into `doc_path` (`_docs/`) with pandoc (no Quarto needed)"),
-                       ('readme', "write README.md (and index_files/) from the landing notebook, executed")]:
+                       ('readme', "write README.md (and index_files/) from the landing notebook, executed"),
+                       ('outputs', "execute the notebooks in place and save their outputs (then run nbdev_clean)")]:
         sp = sub.add_parser(name, help=help, description=help)
         sp.add_argument('--path', default=None, help="a folder inside the project (default: the current one)")
         sp.add_argument('--no_exec', action='store_true', help="render the saved outputs only, without executing")
         sp.add_argument('--force', action='store_true', help="re-execute even if the cache is current")
+        if name == 'outputs': sp.add_argument('--pattern', default='*.ipynb', help="which notebooks (a glob on the file name)")
         if name == 'site':
             sp.add_argument('--dest', default=None, help="output folder (default: `doc_path` of settings.ini, `_docs`)")
             sp.add_argument('--n_workers', type=int, default=None, help="processes executing notebooks (default: CPU count)")
     a = ap.parse_args(argv)
     if a.cmd == 'site': build_site(a.path, a.dest, execute=not a.no_exec, force=a.force, n_workers=a.n_workers)
+    elif a.cmd == 'outputs': save_outputs(a.path, a.pattern)
     else: print(write_readme(a.path, execute=not a.no_exec, force=a.force))
 
 if __name__ == '__main__': main()
