@@ -29,7 +29,7 @@ def corrupt_labels(y:torch.Tensor,      # integer labels
     return torch.where(noisy, (y + shift) % n_classes, y), noisy
 
 # %% ../nbs/04_data.ipynb #91a32e69
-def tensor_dls(x_train, y_train, x_valid, y_valid, bs:int=64, device='cpu', is_noisy=None) -> DataLoaders:
+def tensor_dls(x_train, y_train, x_valid, y_valid, bs:int=64, device='cpu', is_noisy=None):
     "fastai `DataLoaders` over in-memory tensors: shuffled training batches (last partial batch dropped), fixed validation."
     from fastai.data.core import DataLoaders, TfmdDL   # here, so that the array functions need no fastai
     train, valid = list(zip(x_train, y_train)), list(zip(x_valid, y_valid))

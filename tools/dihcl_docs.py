@@ -634,4 +634,8 @@ def main(argv:list[str]|None=None):
     elif a.cmd == 'outputs': save_outputs(a.path, a.pattern)
     else: print(write_readme(a.path, execute=not a.no_exec, force=a.force))
 
-if __name__ == '__main__': main()
+if __name__ == '__main__':   # run as `python tools/dihcl_docs.py`: through the module, so that the spawned workers
+    import sys                # of the site build can unpickle its functions (they cannot from `__main__`)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import dihcl_docs
+    dihcl_docs.main()
