@@ -15,7 +15,7 @@ from transformers import Trainer, TrainerCallback
 from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from .curriculum import DIHCurriculum, DIHSampler, check_curriculum_args
-from .distributed import DIHSync, rank_block, rank_world
+from .distributed import DIHSync, rank_block, rank_world, _to_cpu
 from .selectors import subset_size
 
 # %% auto #0
@@ -86,13 +86,6 @@ def _own_shard(dl, sampler):
     return dl
 
 # %% ../nbs/34_hf.ipynb #85d447bb
-def _to_cpu(o):
-    "`o` with every tensor moved to the CPU."
-    if isinstance(o, Tensor): return o.cpu()
-    if isinstance(o, dict): return {k: _to_cpu(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return type(o)(_to_cpu(v) for v in o)
-    return o
-
 _CAUSAL = {n for v in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values() for n in ((v,) if isinstance(v, str) else v)}
 def _is_causal_lm(model) -> bool:
     "Whether `model` predicts the next token (its labels are shifted by one inside the loss), judged by its class."
