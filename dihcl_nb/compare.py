@@ -60,8 +60,7 @@ class LearningCurve(Callback):
     order = 55   # after Recorder (50) has written the epoch's values
     def before_fit(self):
         self.samples, self.rows, self.t0 = 0, [], time.perf_counter()
-    def after_batch(self):
-        if self.training: self.samples += find_bs(self.yb)
+    def after_step(self): self.samples += find_bs(self.yb)   # back-propagated samples (a cancelled batch has no step)
     def after_epoch(self):
         names = list(self.recorder.metric_names[1:len(self.learn.final_record) + 1])
         extra = sum(getattr(cb, 'extra_forward', 0) for cb in self.learn.cbs)   # SPL/MCL inference passes
@@ -184,7 +183,7 @@ def plot_curves(curves:pd.DataFrame, path=None):
 @call_parse
 def dihcl_compare(
     data:str='mnist1d',                     # embedded data set ('digits', 'mnist1d', '*-noise40') or a preset name
-    methods:str=','.join(DEFAULT_METHODS),  # comma-separated methods (see METHODS)
+    methods:str=None,                       # comma-separated methods (default: DEFAULT_METHODS; with --study, STUDY_METHODS)
     seeds:int=3,                            # seeds per method
     epochs:int=None,                        # epochs per run (default: the data set's)
     lr:float=None,                          # peak learning rate of fit_one_cycle (default: the data set's)
@@ -196,11 +195,21 @@ def dihcl_compare(
     warmup:int=None,                        # T0 (default: DIHCallback's 5)
     k_decay:float=None,                     # γ_k (default 0.85; > 1 grows k from k_min·n)
     gamma:float=None,                       # γ of Eq. 1 (default 0.95)
+    study:str=None,                         # 'budgets': the equal-compute study of dihcl_nb.study instead of one comparison
+    beds:str=None,                          # with --study: comma-separated test beds (default: the four of dihcl_nb.study)
+    budgets:str=None,                       # with --study: comma-separated budgets (default: 0.3,0.5,0.7)
+    workers:int=1,                          # with --study: parallel processes (one torch thread each)
 ):
-    "Train random mini-batch and DIHCL variants on an embedded data set; print a Table-1-style summary."
+    "Train random mini-batch and DIHCL variants on an embedded data set and print a Table-1-style summary; with `--study budgets`, run the equal-compute study."
     import matplotlib; matplotlib.use('Agg')
     if threads: torch.set_num_threads(threads)
     t0 = time.perf_counter()
+    if study is not None:
+        given = [k for k, v in dict(lr=lr, bs=bs, preset=preset, warmup=warmup, k_decay=k_decay, gamma=gamma).items() if v is not None]
+        given += [k for k, v, d in (('data', data, 'mnist1d'), ('sched', sched, 'one_cycle')) if v != d]
+        if given: raise ValueError(f"{', '.join(given)} set a single comparison; the study fixes them per test bed (see dihcl_nb.study.BEDS).")
+        return _study_cli(study, methods, seeds, epochs, out, beds, budgets, workers, t0)
+    if methods is None: methods = ','.join(DEFAULT_METHODS)
     if preset is not None: data, sched = preset, 'cyclic'
     kw = {k: v for k, v in dict(warmup=warmup, k_decay=k_decay, gamma=gamma).items() if v is not None}
     tab, curves = compare(data, methods, seeds, epochs, lr, bs, progress=False, log=partial(print, flush=True), sched=sched, **kw)
@@ -212,6 +221,18 @@ def dihcl_compare(
     plot_curves(curves, outp / f'curves_{data}.png')
     print(tab.to_string(float_format=lambda x: f'{x:.2f}'))
     print(f"\nwrote {outp/f'summary_{data}.csv'}, {outp/f'curves_{data}.png'} ({time.perf_counter()-t0:.0f} s)")
+
+def _study_cli(study, methods, seeds, epochs, out, beds, budgets, workers, t0):
+    from dihcl_nb import study as st
+    if study != 'budgets': raise ValueError(f"study={study!r} is not known; the one study is 'budgets'.")
+    split = lambda s: [x.strip() for x in s.split(',') if x.strip()]
+    try: budgets = [float(b) for b in split(budgets)] if budgets else st.BUDGETS
+    except ValueError: raise ValueError(f"budgets={budgets!r} is not allowed; give comma-separated fractions in (0, 1], e.g. 0.3,0.5,0.7.") from None
+    runs = st.budget_study(split(beds) if beds else st.DEFAULT_BEDS, budgets, seeds, split(methods) if methods else st.STUDY_METHODS,
+                           out=out, workers=workers, epochs=epochs, progress=True)
+    st.write_study(runs, out)
+    print((Path(out) / 'summary.md').read_text())
+    print(f"wrote {Path(out)/'summary.md'}, {Path(out)/'summary.csv'} and the figures ({time.perf_counter()-t0:.0f} s)")
 
 def _has_tabulate():
     try: import tabulate; return True

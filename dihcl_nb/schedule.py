@@ -5,11 +5,14 @@
 # %% ../nbs/06_schedule.ipynb #7cb542f8
 from __future__ import annotations
 from fastai.basics import *
-from fastai.callback.schedule import SchedCos, SchedExp, combine_scheds, ParamScheduler
+import math
+from typing import NamedTuple
+from fastai.callback.schedule import SchedCos, SchedExp, combine_scheds, combined_cos, ParamScheduler
 from .core import check_interval, check_episodes
+from .selectors import subset_size
 
 # %% auto #0
-__all__ = ['cyclic_cosine_sched', 'exp_decay_sched']
+__all__ = ['cyclic_cosine_sched', 'exp_decay_sched', 'planned_steps', 'SubsetBudget', 'budget_schedule', 'OneCycleSteps']
 
 # %% ../nbs/06_schedule.ipynb #790dd8b2
 def cyclic_cosine_sched(episodes,                  # epochs at which episodes end; the last is the number of epochs
@@ -42,3 +45,70 @@ def exp_decay_sched(lr_start:float=0.1, lr_end:float=1e-3):
     "Exponential learning-rate decay from `lr_start` to `lr_end` over the fit (the paper's Figure 8 ablation)."
     check_interval('lr_start', lr_start, 0, None, lo_open=True); check_interval('lr_end', lr_end, 0, None, lo_open=True)
     return SchedExp(lr_start, lr_end)
+
+# %% ../nbs/06_schedule.ipynb #e06690ba
+def planned_steps(sizes, bs:int, drop_last:bool=True) -> int:
+    "Optimiser steps of epochs with these sample counts, at batch size `bs`."
+    return sum(s // bs if drop_last else -(-s // bs) for s in sizes)
+
+class SubsetBudget(NamedTuple):
+    "Settings of a subset-size schedule that lands on a budget (see `budget_schedule`)."
+    warmup: int           # T0
+    k_decay: float        # γ_k (> 1: growth per epoch, as in SPL/MCL)
+    k_min: float          # k_min (for a growing schedule: the first subset's fraction)
+    fraction: float       # samples of the schedule / (epochs · n): at least the budget
+    random_epochs: int    # epochs of random training at equal compute: ⌊budget · epochs⌋
+    sizes: list           # samples per epoch
+
+    @property
+    def dih_kwargs(self) -> dict:
+        "The `DIHCallback` arguments."
+        return dict(warmup=self.warmup, k_decay=self.k_decay, k_min=self.k_min)
+
+def budget_schedule(epochs:int,             # epochs of the run (and of full training)
+                    budget:float,           # target fraction of full training's sample-gradients, in (0, 1]
+                    n:int,                  # training samples
+                    warmup:int=5,           # T0 to keep if the budget allows it
+                    k_decay:float=0.85,     # γ_k to keep if the budget allows it (> 1: a growing schedule)
+                    ) -> SubsetBudget:
+    "The DIHCL subset-size settings with which `epochs` epochs back-propagate at least `budget`·epochs·n samples (as few more as the rounding of k allows), and random training's equal-compute epochs."
+    if not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs={epochs!r} is not allowed; it must be an integer ≥ 1.")
+    if not isinstance(n, int) or n < 1: raise ValueError(f"n={n!r} is not allowed; it must be an integer ≥ 1.")
+    if not isinstance(warmup, int) or warmup < 0: raise ValueError(f"warmup={warmup!r} is not allowed; it must be an integer ≥ 0.")
+    check_interval('budget', budget, 0, 1, lo_open=True); check_interval('k_decay', k_decay, 0, None, lo_open=True)
+    sizes = lambda w, g, m: [subset_size(e, n, w, g, m) for e in range(epochs)]
+    frac = lambda w, g, m: sum(sizes(w, g, m)) / (epochs * n)
+    w, g = min(warmup, epochs), k_decay
+    while frac(w, g, 1 / n) > budget:   # even the smallest subsets overshoot: shorter warm-up, then faster decay (slower growth)
+        if w > 1: w -= 1
+        elif g < 1 and g > 1e-3: g = g * 0.9
+        elif g > 1 and g - 1 > 1e-3: g = 1 + (g - 1) * 0.9   # a growing schedule: slower growth
+        else: raise ValueError(f"budget={budget} is not reachable in {epochs} epochs with a warm-up of at least one epoch "
+                               f"(its smallest fraction is {frac(w, g, 1 / n):.3f}); raise the budget or the epochs.")
+    lo, hi = 1 / n, 1.0                 # frac(lo) ≤ budget ≤ frac(hi) = 1; frac is non-decreasing in k_min
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if frac(w, g, mid) >= budget: hi = mid
+        else: lo = mid
+    return SubsetBudget(w, g, hi, frac(w, g, hi), math.floor(budget * epochs + 1e-9), sizes(w, g, hi))
+
+# %% ../nbs/06_schedule.ipynb #ddf92d47
+class OneCycleSteps(ParamScheduler):
+    "fastai's one-cycle schedule (as in `fit_one_cycle`) positioned by the optimiser steps taken out of `total_steps`."
+    def __init__(self,
+                 lr_max:float,             # peak learning rate
+                 total_steps,              # steps the fit will take: an int, or a callable for a plan that changes as it runs
+                 div:float=25., div_final:float=1e5, pct_start:float=0.25, moms=(0.95, 0.85, 0.95)):   # as fit_one_cycle
+        check_interval('lr_max', lr_max, 0, None, lo_open=True)
+        super().__init__({'lr': combined_cos(pct_start, lr_max / div, lr_max, lr_max / div_final), 'mom': combined_cos(pct_start, *moms)})
+        self.total_steps = total_steps
+
+    def before_fit(self):
+        super().before_fit(); self.steps = 0
+
+    def before_batch(self):
+        if not self.training: return
+        total = self.total_steps() if callable(self.total_steps) else self.total_steps
+        self._update_val(min(self.steps / max(total, 1), 1.0))
+
+    def after_step(self): self.steps += 1
