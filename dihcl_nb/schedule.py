@@ -52,7 +52,7 @@ def planned_steps(sizes, bs:int, drop_last:bool=True) -> int:
     return sum(s // bs if drop_last else -(-s // bs) for s in sizes)
 
 class SubsetBudget(NamedTuple):
-    "Settings of a subset-size schedule that lands on a budget (see `budget_schedule`)."
+    "A subset-size schedule that lands on a budget (see `budget_schedule`): `warmup`, `k_decay` and `k_min` (the `DIHCallback` settings), `fraction` (its samples over epochs·n), `random_epochs` (⌊budget·epochs⌋) and `sizes` (samples per epoch)."
     warmup: int           # T0
     k_decay: float        # γ_k (> 1: growth per epoch, as in SPL/MCL)
     k_min: float          # k_min (for a growing schedule: the first subset's fraction)
