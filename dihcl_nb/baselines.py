@@ -14,10 +14,10 @@ from fastai.callback.core import Callback
 from fastcore.basics import store_attr
 from fastai.callback.core import CancelBatchException
 from fastai.layers import NoneReduce
-from .callback import per_sample_loss, _accepts_reduction
+from .callback import per_sample_loss, _accepts_reduction, _lr_find_or_get_preds
 from .selectors import subset_size
 from .diversity import FeatureStore, last_linear, mean_pairwise_distance, stochastic_greedy, project
-from .core import check_interval
+from .core import check_interval, check_int
 
 # %% auto #0
 __all__ = ['inference_losses', 'SPLCallback', 'MCLCallback', 'subset_loader', 'RS2Sampler', 'RS2Callback', 'InfoBatchSampler',
@@ -48,13 +48,13 @@ class _SubsetCurriculum(Callback):
     order = 5   # as DIHCallback: before DistributedTrainer (11), Recorder (50), ProgressCallback (60)
     def __init__(self, start:float=0.2, growth:float=1.2, warmup:int=5, seed:int|None=None):
         check_interval('start', start, 0, 1, lo_open=True); check_interval('growth', growth, 1, None)
-        if not isinstance(warmup, int) or warmup < 0: raise ValueError(f"warmup={warmup!r} is not allowed; it must be an integer ≥ 0.")
+        check_int('warmup', warmup, 0)
         self.start, self.growth, self.warmup = start, growth, warmup
-        self.generator = torch.Generator().manual_seed(seed if seed is not None else int(torch.randint(0, 2**62, (1,))))
+        self.generator = torch.Generator().manual_seed(_seed(seed))
         self.extra_forward, self.extra_passes, self.subset_sizes, self.select_seconds = 0, 0, [], 0.0
 
     def before_fit(self):
-        if hasattr(self.learn, 'lr_finder') or hasattr(self.learn, 'gather_preds'): self.run = False; return
+        if _lr_find_or_get_preds(self.learn): self.run = False; return
         self.n = len(self.dls.train.dataset)
 
     def before_train(self):
@@ -128,7 +128,7 @@ def subset_loader(dl, order:list, drop_last:bool|None=None):
 class RS2Sampler(Sampler):
     "Repeated random sampling without replacement (RS2): each epoch the next `fraction`·n indices of a random permutation; a new permutation when it runs out."
     def __init__(self, n:int, fraction:float, seed:int|None=None):
-        if not isinstance(n, int) or n < 1: raise ValueError(f"n={n!r} is not allowed; it must be an integer ≥ 1.")
+        check_int('n', n, 1)
         check_interval('fraction', fraction, 0, 1, lo_open=True)
         self.n, self.fraction, self.k = n, fraction, max(1, int(round(fraction * n)))
         self.generator = torch.Generator().manual_seed(_seed(seed))
@@ -154,7 +154,7 @@ class RS2Callback(Callback):
         self.fraction, self.seed, self.subset_sizes = fraction, _seed(seed), []
 
     def before_fit(self):
-        if hasattr(self.learn, 'lr_finder') or hasattr(self.learn, 'gather_preds'): self.run = False; return
+        if _lr_find_or_get_preds(self.learn): self.run = False; return
         self.sampler = RS2Sampler(len(self.dls.train.dataset), self.fraction, self.seed)
 
     def before_train(self):
@@ -171,8 +171,8 @@ class InfoBatchSampler(Sampler):
                  ratio:float=0.5,        # probability of dropping a below-mean sample
                  delta:float=0.875,      # fraction of the epochs with pruning
                  seed:int|None=None):    # seed of the drops and the order
-        if not isinstance(n, int) or n < 1: raise ValueError(f"n={n!r} is not allowed; it must be an integer ≥ 1.")
-        if not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs={epochs!r} is not allowed; it must be an integer ≥ 1.")
+        check_int('n', n, 1)
+        check_int('epochs', epochs, 1)
         check_interval('ratio', ratio, 0, 1, hi_open=True); check_interval('delta', delta, 0, 1)
         self.n, self.epochs, self.ratio, self.delta = n, epochs, ratio, delta
         self.generator = torch.Generator().manual_seed(_seed(seed))
@@ -227,7 +227,7 @@ class InfoBatchCallback(Callback):
     def subset_sizes(self) -> list: return self.sampler.kept if self.sampler is not None else []
 
     def before_fit(self):
-        if hasattr(self.learn, 'lr_finder') or hasattr(self.learn, 'gather_preds'): self.run = False; return
+        if _lr_find_or_get_preds(self.learn): self.run = False; return
         if not _accepts_reduction(self.learn.loss_func):
             raise ValueError(f"The loss function {self.learn.loss_func!r} cannot be evaluated per sample: InfoBatch needs a "
                              "loss with a `reduction` attribute or argument (e.g. CrossEntropyLossFlat).")
@@ -258,7 +258,7 @@ class SelectiveBackprop:
     "Selective Backprop's rule: keep a sample with probability CDF(loss)^β, the CDF over the last `history` losses seen (these included)."
     def __init__(self, beta:float=1.0, history:int=1024, seed:int|None=None):
         check_interval('beta', beta, 0, None)
-        if not isinstance(history, int) or history < 1: raise ValueError(f"history={history!r} is not allowed; it must be an integer ≥ 1.")
+        check_int('history', history, 1)
         self.beta, self.history = beta, history
         self.generator = torch.Generator().manual_seed(_seed(seed))
         self.recent = torch.empty(0)
@@ -283,7 +283,7 @@ class SelectiveBackpropCallback(Callback):
         self.extra_forward = 0
 
     def before_fit(self):
-        if hasattr(self.learn, 'lr_finder') or hasattr(self.learn, 'gather_preds'): self.run = False; return
+        if _lr_find_or_get_preds(self.learn): self.run = False; return
         self.extra_forward, self.pending = 0, None
 
     def before_batch(self):

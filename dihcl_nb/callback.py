@@ -49,6 +49,10 @@ def prediction_correct(pred:Tensor, y:Tensor) -> Tensor:
     c = pred.argmax(-1) == y
     return c.reshape(c.shape[0], -1).all(1).as_subclass(Tensor)
 
+def _lr_find_or_get_preds(learn) -> bool:
+    "Whether the learner's current fit is `lr_find` or `get_preds`, which a curriculum leaves alone."
+    return hasattr(learn, 'lr_finder') or hasattr(learn, 'gather_preds')
+
 def _accepts_reduction(loss_func) -> bool:
     "Whether `NoneReduce` can switch `loss_func` to per-sample values."
     if hasattr(loss_func, 'reduction'): return True
@@ -92,7 +96,7 @@ class DIHCallback(Callback):
 
     def before_fit(self):
         "Create or check the curriculum; check the loss; add the progress-table column."
-        if hasattr(self.learn, 'lr_finder') or hasattr(self.learn, 'gather_preds'):
+        if _lr_find_or_get_preds(self.learn):
             self.run = False; return            # lr_find and get_preds: no curriculum
         if any(isinstance(cb, DIHCallback) and cb is not self for cb in self.learn.cbs):
             raise ValueError("This Learner already has a DIHCallback; add only one (remove it with learn.remove_cb).")

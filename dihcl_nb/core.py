@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['METRICS', 'FMAX', 'check_choice', 'check_interval', 'check_episodes', 'saturate', 'DIHState']
+__all__ = ['METRICS', 'FMAX', 'check_choice', 'check_interval', 'check_int', 'check_episodes', 'saturate', 'DIHState']
 
 # %% ../nbs/00_core.ipynb #4a1412a7
 METRICS = ('loss', 'dloss', 'flip')
@@ -28,6 +28,10 @@ def check_interval(name:str, value, lo=None, hi=None, lo_open=False, hi_open=Fal
     if ok and lo is not None: ok = value > lo if lo_open else value >= lo
     if ok and hi is not None: ok = value < hi if hi_open else value <= hi
     if not ok: raise ValueError(f"{name}={value!r} is not allowed; it must be a number in {interval}.")
+
+def check_int(name:str, value, lo:int=0) -> None:
+    "Raise a `ValueError` naming parameter `name` unless `value` is an integer ≥ `lo`."
+    if not isinstance(value, int) or value < lo: raise ValueError(f"{name}={value!r} is not allowed; it must be an integer ≥ {lo}.")
 
 # %% ../nbs/00_core.ipynb #4432a3ce
 def check_episodes(episodes) -> list:

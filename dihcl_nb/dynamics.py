@@ -13,7 +13,7 @@ from fastai.basics import *
 from fastai.callback.core import Callback
 from fastcore.basics import store_attr
 from .core import DIHState, METRICS, check_choice, check_interval
-from .callback import DIHCallback, per_sample_loss
+from .callback import DIHCallback, per_sample_loss, _lr_find_or_get_preds
 
 # %% auto #0
 __all__ = ['Dynamics', 'DynamicsRecorder']
@@ -135,7 +135,7 @@ class DynamicsRecorder(Callback):
 @patch
 def before_fit(self:DynamicsRecorder):
     "Allocate the record; find a `DIHCallback` whose batch indices to read."
-    if hasattr(self.learn, 'lr_finder') or hasattr(self.learn, 'gather_preds'):
+    if _lr_find_or_get_preds(self.learn):
         self.run = False; return
     n = len(self.dls.train.dataset)
     if n == 0: raise ValueError("The training set is empty: DynamicsRecorder needs at least one training sample.")

@@ -8,7 +8,7 @@ from fastai.basics import *
 import math
 from typing import NamedTuple
 from fastai.callback.schedule import SchedCos, SchedExp, combine_scheds, combined_cos, ParamScheduler
-from .core import check_interval, check_episodes
+from .core import check_interval, check_episodes, check_int
 from .selectors import subset_size
 
 # %% auto #0
@@ -72,9 +72,9 @@ def budget_schedule(epochs:int,             # epochs of the run (and of full tra
                     k_decay:float=0.85,     # γ_k to keep if the budget allows it (> 1: a growing schedule)
                     ) -> SubsetBudget:
     "The DIHCL subset-size settings with which `epochs` epochs back-propagate at least `budget`·epochs·n samples (as few more as the rounding of k allows), and random training's equal-compute epochs."
-    if not isinstance(epochs, int) or epochs < 1: raise ValueError(f"epochs={epochs!r} is not allowed; it must be an integer ≥ 1.")
-    if not isinstance(n, int) or n < 1: raise ValueError(f"n={n!r} is not allowed; it must be an integer ≥ 1.")
-    if not isinstance(warmup, int) or warmup < 0: raise ValueError(f"warmup={warmup!r} is not allowed; it must be an integer ≥ 0.")
+    check_int('epochs', epochs, 1)
+    check_int('n', n, 1)
+    check_int('warmup', warmup, 0)
     check_interval('budget', budget, 0, 1, lo_open=True); check_interval('k_decay', k_decay, 0, None, lo_open=True)
     sizes = lambda w, g, m: [subset_size(e, n, w, g, m) for e in range(epochs)]
     frac = lambda w, g, m: sum(sizes(w, g, m)) / (epochs * n)

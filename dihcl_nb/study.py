@@ -16,7 +16,8 @@ from .callback import DIHCallback
 from .data import mnist1d_dls, MNIST1DCNN
 from .baselines import SPLCallback, MCLCallback, RS2Callback, InfoBatchCallback, SelectiveBackpropCallback
 from .schedule import budget_schedule, planned_steps, OneCycleSteps
-from .compare import LearningCurve, METHODS
+from .compare import LearningCurve, METHODS, _has_tabulate
+from .core import check_interval, check_int
 
 # %% auto #0
 __all__ = ['BEDS', 'DEFAULT_BEDS', 'BUDGETS', 'DIHCL_VARIANTS', 'PEERS', 'STUDY_METHODS', 'LR', 'BS', 'SPL_GROWTH', 'SPL_WARMUP',
@@ -112,8 +113,8 @@ def budget_study(beds=DEFAULT_BEDS,       # test beds (keys of BEDS)
                  log=None) -> pd.DataFrame:   # `log(msg)` after each run
     "Run the equal-compute study; return one row per run (see `budget_run`)."
     beds, methods = [_check(b, BEDS, 'beds') for b in beds], [_check(m, STUDY_METHODS, 'methods') for m in methods]
-    for b in budgets: _check_budget(b)
-    if not isinstance(seeds, int) or seeds < 1: raise ValueError(f"seeds={seeds!r} is not allowed; it must be an integer ≥ 1.")
+    for b in budgets: check_interval('budget', b, 0, 1, lo_open=True)
+    check_int('seeds', seeds, 1)
     path = Path(out) / 'runs.csv' if out is not None else None
     rows = pd.read_csv(path).to_dict('records') if path is not None and path.exists() else []
     done = {_key(r) for r in rows}
@@ -166,9 +167,6 @@ def budget_study(beds=DEFAULT_BEDS,       # test beds (keys of BEDS)
 def _check(x, allowed, name):
     if x not in allowed: raise ValueError(f"{name}: {x!r} is not known; choose from {', '.join(allowed)}.")
     return x
-
-def _check_budget(b):
-    if not isinstance(b, (int, float)) or not 0 < b <= 1: raise ValueError(f"budget={b!r} is not allowed; it must be in (0, 1].")
 
 # %% ../nbs/07_study.ipynb #29b4c9af
 def summarize_study(runs:pd.DataFrame) -> pd.DataFrame:
@@ -248,8 +246,7 @@ def write_study(runs:pd.DataFrame, out) -> pd.DataFrame:
     return s
 
 def _md_table(df:pd.DataFrame) -> str:
-    try: return df.to_markdown(index=False, floatfmt='.2f')
-    except ImportError: return df.to_string(index=False, float_format=lambda x: f'{x:.2f}')
+    return df.to_markdown(index=False, floatfmt='.2f') if _has_tabulate() else df.to_string(index=False, float_format=lambda x: f'{x:.2f}')
 
 # %% ../nbs/07_study.ipynb #264d133a
 def load_study(out) -> pd.DataFrame:
